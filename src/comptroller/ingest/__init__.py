@@ -1,0 +1,1 @@
+"""Connectors: each turns one source format into validated ledger rows, atomically."""

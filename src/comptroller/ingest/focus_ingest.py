@@ -1,0 +1,102 @@
+"""Ingesting FOCUS exports: one delivery, all files or none, replacing what it restates.
+
+A FOCUS export restates a whole billing period per billing account. So the files given to one
+ingest are one delivery, and for every (source, billing account, billing period) they contain the
+delivery replaces whatever the ledger held for it. Re-ingesting the same export therefore changes
+nothing, and a corrected re-export replaces its period instead of adding to it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from comptroller.errors import IngestError, Problem
+from comptroller.ingest.files import describe, detect_format
+from comptroller.ingest.focus_checks import diagnostic_connection, failing_checks, locate
+from comptroller.ingest.focus_mapping import FocusFile
+from comptroller.ledger.store import Ledger
+
+SCOPE_COLUMNS: tuple[str, ...] = ("x_Source", "BillingAccountId", "BillingPeriodStart")
+
+ProgressWatch = Callable[[duckdb.DuckDBPyConnection, str], AbstractContextManager[object]]
+"""Given the connection running a long statement and a label, shows its progress while open."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    path: str
+    rows: int
+    focus_version: str
+    provider_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    delivery_id: str
+    source: str
+    files: tuple[FileResult, ...]
+    rows: int
+    replaced_rows: int
+    seconds: float
+
+
+def inspect_focus_files(paths: Sequence[Path], source: str = "focus") -> list[FocusFile]:
+    """Read each file's header; reject the delivery if any file lacks a mandatory column."""
+    con = diagnostic_connection()
+    try:
+        files = [FocusFile(p, detect_format(p), [], source) for p in paths]
+        files = [FocusFile(f.path, f.fmt, describe(con, f.path, f.fmt), source) for f in files]
+    finally:
+        con.close()
+    problems = [
+        Problem(str(f.path), "missing the mandatory FOCUS column", column=name)
+        for f in files
+        for name in f.missing_mandatory()
+    ]
+    if problems:
+        raise IngestError(problems)
+    return files
+
+
+def ingest_focus(
+    ledger: Ledger,
+    paths: Sequence[Path],
+    *,
+    source: str = "focus",
+    watch: ProgressWatch | None = None,
+) -> DeliveryResult:
+    started = time.perf_counter()
+    files = inspect_focus_files(paths, source)
+    delivery_id = uuid.uuid4().hex
+    results: list[FileResult] = []
+    with ledger.delivery(delivery_id) as writer:
+        writer.add_columns(sorted({c for f in files for c in f.extras.values()}))
+        for file in files:
+            progress = watch(writer.staging, file.path.name) if watch else nullcontext()
+            try:
+                with progress:
+                    rows = writer.insert_cost_lines(file.select_sql(delivery_id), file.ledger_columns())
+            except duckdb.Error as exc:
+                raise IngestError(
+                    locate(file, []) or [Problem(str(file.path), str(exc).splitlines()[0])]
+                ) from exc
+            results.append(FileResult(str(file.path), rows, file.version, tuple(file.extras.values())))
+        failing = failing_checks(writer.staging, writer.delivered_relation())
+        if failing:
+            raise IngestError([p for f in files for p in locate(f, failing)])
+        replaced = writer.replace_scopes(SCOPE_COLUMNS)
+    return DeliveryResult(
+        delivery_id=delivery_id,
+        source=source,
+        files=tuple(results),
+        rows=sum(r.rows for r in results),
+        replaced_rows=replaced,
+        seconds=time.perf_counter() - started,
+    )
