@@ -1,0 +1,1 @@
+"""Attribution: virtual-tag rules, owners and shared-cost allocation, applied at query time."""

@@ -1,0 +1,1 @@
+"""Read-side reports over the attributed ledger: spend, coverage, unowned spend."""

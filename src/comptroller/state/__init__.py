@@ -1,0 +1,1 @@
+"""Transactional state: rules, owners, allocations, price overrides, ingest records."""
