@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -103,6 +104,10 @@ class _DuckDBDelivery(DeliveryWriter):
         finally:
             self.con.unregister("_incoming_events")
         return int(row[0]) if row else 0
+
+    def usage_events_on(self, days: list[date]) -> str:
+        listed = ", ".join(f"DATE {literal(d.isoformat())}" for d in days)
+        return f"(SELECT * FROM {quote(USAGE_EVENTS_TABLE)} WHERE CAST(timestamp AS DATE) IN ({listed}))"
 
     def execute(self, sql: str) -> None:
         self.con.execute(sql)

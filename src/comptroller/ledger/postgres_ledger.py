@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 from urllib.parse import urlparse
 
 import duckdb
 import ibis
 import psycopg
+import pyarrow as pa
 
+from comptroller.ledger.arrow_schema import USAGE_SCHEMA
 from comptroller.ledger.schema import (
     COST_LINE_COLUMNS,
     COST_LINES_TABLE,
@@ -42,14 +45,7 @@ class PostgresLedger(Ledger):
             f"CREATE INDEX IF NOT EXISTS cost_lines_scope ON {quote(COST_LINES_TABLE)} "
             '("x_Source", "BillingAccountId", "BillingPeriodStart")'
         )
-        parts = urlparse(url)
-        self._backend = ibis.postgres.connect(
-            host=parts.hostname or "localhost",
-            port=parts.port or 5432,
-            user=parts.username,
-            password=parts.password,
-            database=parts.path.lstrip("/") or None,
-        )
+        self._backend = ibis.postgres.connect(**self._connect_args())
 
     @property
     def backend(self) -> ibis.BaseBackend:
@@ -157,6 +153,21 @@ class _PostgresDelivery(DeliveryWriter):
             f"FROM _incoming_events ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"
         )
         return cur.rowcount
+
+    def usage_events_on(self, days: list[date]) -> str:
+        cur = self.pg.execute(
+            f"SELECT {', '.join(quote(n) for n in USAGE_SCHEMA.names)} FROM {quote(USAGE_EVENTS_TABLE)} "
+            "WHERE CAST(timestamp AS DATE) = ANY(%s)",
+            [days],
+        )
+        rows = cur.fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in USAGE_SCHEMA.names]
+        table = pa.table(
+            [pa.array(list(c), f.type) for c, f in zip(columns, USAGE_SCHEMA, strict=True)],
+            schema=USAGE_SCHEMA,
+        )
+        self._staging.register("_day_events", table)
+        return "_day_events"
 
     def execute(self, sql: str) -> None:
         self._copy_staged()

@@ -11,6 +11,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -113,6 +114,11 @@ class DeliveryWriter(ABC):
     @abstractmethod
     def insert_usage_events(self, arrow_table: Any) -> int:
         """Insert events whose event_id is new; returns how many were new."""
+
+    @abstractmethod
+    def usage_events_on(self, days: list[date]) -> str:
+        """A DuckDB relation (in ``staging``) of every stored event on these UTC days,
+        including those this delivery inserted."""
 
     @abstractmethod
     def execute(self, sql: str) -> None:

@@ -1,0 +1,155 @@
+"""Rolling per-call usage events up into FOCUS cost lines, one line per day and token kind.
+
+Model-API spend then sits in the same table as every other cost, so showback, budgets and the
+FOCUS export see it without a special case. Each line follows the FOCUS AI-token conventions:
+``PricingUnit`` "1000000 Tokens" and ``SkuPriceDetails`` with ModelId, TokenDirection and
+TokenCacheAction. A day's lines are always rebuilt from all of that day's events, so late events
+and replays never double count.
+"""
+
+from __future__ import annotations
+
+from comptroller.ledger.schema import (
+    BUSINESS_DIMENSIONS,
+    COST_LINE_COLUMNS,
+    TOKEN_KINDS,
+    dimension_column,
+)
+from comptroller.ledger.sqltypes import DUCKDB_TYPES, literal, quote
+
+ROLLUP_SOURCE = "telemetry"
+ROLLUP_SCOPE: tuple[str, ...] = ("x_Source", "ChargePeriodStart")
+
+PROVIDER_NAMES: dict[str, str] = {
+    "openai": "OpenAI",
+    "anthropic": "Anthropic",
+    "google": "Google",
+    "google-gla": "Google",
+    "gemini": "Google",
+    "vertex_ai": "Google",
+    "azure": "Microsoft",
+    "azure-openai": "Microsoft",
+    "aws-bedrock": "AWS",
+    "bedrock": "AWS",
+    "mistral": "Mistral AI",
+    "cohere": "Cohere",
+    "groq": "Groq",
+    "deepseek": "DeepSeek",
+    "x-ai": "xAI",
+    "together": "Together AI",
+    "fireworks": "Fireworks AI",
+    "self-hosted": "Self-hosted",
+}
+
+# token kind -> (TokenDirection, TokenCacheAction or None, words for ChargeDescription)
+KIND_DETAILS: dict[str, tuple[str, str | None, str]] = {
+    "uncached_input": ("input", "Uncached", "input tokens"),
+    "cache_read": ("input", "Read", "cached input tokens (read)"),
+    "cache_write": ("input", "Write", "cache write tokens"),
+    "output": ("output", None, "output tokens"),
+    "reasoning": ("output", None, "reasoning tokens"),
+}
+
+EVENT_DIMENSIONS = tuple(d for d in BUSINESS_DIMENSIONS if d not in ("model", "vendor", "cost_layer"))
+
+
+def provider_name_sql(column: str) -> str:
+    cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in PROVIDER_NAMES.items())
+    return f"CASE lower({column}) {cases} ELSE {column} END"
+
+
+def _kind_branch(kind: str, events: str) -> str:
+    direction, cache_action, _ = KIND_DETAILS[kind]
+    details = [("ModelId", "model"), ("TokenDirection", literal(direction))]
+    if cache_action:
+        details.append(("TokenCacheAction", literal(cache_action)))
+    details.append(("x_TokenKind", literal(kind)))
+    json_args = ", ".join(f"{literal(k)}, {v}" for k, v in details)
+    tokens = f"{kind}_tokens" if kind != "uncached_input" else "uncached_input_tokens"
+    return (
+        f"SELECT *, {literal(kind)} AS token_kind, {tokens} AS tokens, "
+        f"list_cost_{kind} AS kind_list_cost, contracted_cost_{kind} AS kind_contracted_cost, "
+        f"CAST(json_object({json_args}) AS VARCHAR) AS sku_price_details "
+        f"FROM {events} WHERE {tokens} > 0"
+    )
+
+
+def rollup_select(events: str, delivery_id: str) -> str:
+    """DuckDB SQL producing cost lines (all ledger columns, in order) from a relation of events."""
+    unpivoted = " UNION ALL ".join(_kind_branch(k, events) for k in TOKEN_KINDS)
+    keys = [
+        "day",
+        "provider",
+        "model",
+        "token_kind",
+        "sku_price_details",
+        "account",
+        "project_id",
+        "currency",
+        "price_version",
+        "pricing_flag",
+        *EVENT_DIMENSIONS,
+    ]
+    decimal = DUCKDB_TYPES[COST_LINE_COLUMNS[1].kind]
+    provider = provider_name_sql("provider")
+    descriptions = " ".join(f"WHEN {literal(k)} THEN {literal(v[2])}" for k, v in KIND_DETAILS.items())
+    values: dict[str, str] = {
+        "BilledCost": "contracted",
+        "BillingAccountId": "account",
+        "BillingAccountName": "account",
+        "BillingCurrency": "currency",
+        "BillingPeriodEnd": "date_trunc('month', day) + INTERVAL 1 MONTH",
+        "BillingPeriodStart": "date_trunc('month', day)",
+        "ChargeCategory": "'Usage'",
+        "ChargeDescription": f"model || ' ' || CASE token_kind {descriptions} END",
+        "ChargeFrequency": "'Usage-Based'",
+        "ChargePeriodEnd": "day + INTERVAL 1 DAY",
+        "ChargePeriodStart": "day",
+        "ConsumedQuantity": f"CAST(tokens AS {decimal})",
+        "ConsumedUnit": "'Tokens'",
+        "ContractedCost": "contracted",
+        "ContractedUnitPrice": f"CASE WHEN priced THEN CAST(contracted / (tokens / 1e6) AS {decimal}) END",
+        "EffectiveCost": "contracted",
+        "InvoiceIssuerName": provider,
+        "ListCost": "list",
+        "ListUnitPrice": f"CASE WHEN priced THEN CAST(list / (tokens / 1e6) AS {decimal}) END",
+        "PricingCategory": "'Standard'",
+        "PricingQuantity": f"CAST(tokens / 1e6 AS {decimal})",
+        "PricingUnit": "'1000000 Tokens'",
+        "ProviderName": provider,
+        "PublisherName": provider,
+        "ServiceCategory": "'AI and Machine Learning'",
+        "ServiceName": f"{provider} || ' API'",
+        "ServiceSubcategory": "'Generative AI'",
+        "SkuId": "provider || '/' || model || '/' || token_kind",
+        "SkuPriceDetails": "sku_price_details",
+        "SubAccountId": "project_id",
+        "SubAccountName": "project_id",
+        "ServiceProviderName": provider,
+        "x_Source": literal(ROLLUP_SOURCE),
+        "x_DeliveryId": literal(delivery_id),
+        "x_FocusVersion": "'1.2'",
+        "x_Model": "model",
+        "x_Vendor": provider,
+        "x_CostLayer": "'model_api'",
+        "x_PriceVersion": "price_version",
+        "x_PricingFlag": "pricing_flag",
+        "x_ConsumedTokens": "tokens",
+        "x_TokenKind": "token_kind",
+    }
+    for dim in EVENT_DIMENSIONS:
+        values[dimension_column(dim)] = dim
+    select = ", ".join(
+        f"CAST({values.get(c.name, 'NULL')} AS {DUCKDB_TYPES[c.kind]}) AS {quote(c.name)}"
+        for c in COST_LINE_COLUMNS
+    )
+    group = ", ".join(keys)
+    return (
+        f"SELECT {select} FROM ("
+        f"SELECT {group}, sum(tokens) AS tokens, "
+        f"COALESCE(sum(kind_list_cost), 0) AS list, COALESCE(sum(kind_contracted_cost), 0) AS contracted, "
+        f"bool_and(kind_list_cost IS NOT NULL) AS priced "
+        f"FROM (SELECT *, CAST(date_trunc('day', timestamp) AS TIMESTAMP) AS day, "
+        f"COALESCE(billing_account_id, provider) AS account FROM ({unpivoted})) AS u "
+        f"GROUP BY {group}) AS g"
+    )
