@@ -1,0 +1,1 @@
+"""The REST API and console, served by one ASGI app."""

@@ -1,0 +1,127 @@
+"""The control-plane API (``/api/v1``) and the console page, one ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from comptroller import __version__
+from comptroller.attribution.conditions import compile_condition
+from comptroller.attribution.specs import RuleSpec
+from comptroller.config import Settings
+from comptroller.context import Context
+from comptroller.errors import ComptrollerError, QueryError
+from comptroller.reports.coverage import tag_coverage, unowned_spend
+from comptroller.reports.spend import SpendQuery, spend
+from comptroller.state import repository
+
+CONSOLE = Path(__file__).with_name("console.html")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    app = FastAPI(title="Comptroller", version=__version__, docs_url="/docs")
+
+    def context() -> Iterator[Context]:
+        with Context(settings) as ctx:
+            yield ctx
+
+    Ctx = Annotated[Context, Depends(context)]
+
+    @app.exception_handler(ComptrollerError)
+    async def comptroller_error(_: Request, exc: ComptrollerError) -> JSONResponse:
+        status = 404 if "no rule with id" in exc.message else 400
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=status)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/api/v1/spend")
+    def get_spend(
+        ctx: Ctx,
+        by: str = "",
+        from_: Annotated[date | None, Query(alias="from")] = None,
+        to: date | None = None,
+        cost: str = "effective",
+        filter_: Annotated[list[str] | None, Query(alias="filter")] = None,
+        allocate: bool = True,
+    ) -> dict[str, Any]:
+        filters = {}
+        for item in filter_ or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise QueryError(f"filter {item!r} is not DIM=VALUE")
+            filters[key] = value
+        query = SpendQuery(
+            by=tuple(d for d in by.split(",") if d),
+            start=from_,
+            end=to,
+            cost=cost,
+            filters=filters,
+            allocate=allocate,
+        )
+        return spend(ctx.ledger, ctx.attribution(), query).as_json()
+
+    @app.get("/api/v1/coverage")
+    def get_coverage(
+        ctx: Ctx, from_: Annotated[date | None, Query(alias="from")] = None, to: date | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            {
+                "dimension": r.dimension,
+                "cost_share": r.cost_share,
+                "covered_cost": float(r.covered_cost),
+                "total_cost": float(r.total_cost),
+                "covered_lines": r.covered_lines,
+                "total_lines": r.total_lines,
+            }
+            for r in tag_coverage(ctx.ledger, ctx.attribution(), start=from_, end=to)
+        ]
+
+    @app.get("/api/v1/unowned")
+    def get_unowned(ctx: Ctx, limit: int = 50) -> list[dict[str, Any]]:
+        return [
+            {**r.group, "cost": float(r.cost), "lines": r.lines}
+            for r in unowned_spend(ctx.ledger, ctx.attribution(), limit=limit)
+        ]
+
+    @app.get("/api/v1/rules")
+    def get_rules(ctx: Ctx) -> list[RuleSpec]:
+        return repository.list_rules(ctx.state)
+
+    @app.post("/api/v1/rules", status_code=201)
+    def post_rule(ctx: Ctx, rule: RuleSpec, position: int | None = None) -> RuleSpec:
+        compile_condition(rule.condition, ctx.ledger.cost_lines())
+        return repository.add_rule(ctx.state, rule, position)
+
+    @app.delete("/api/v1/rules/{rule_id}", status_code=204)
+    def delete_rule(ctx: Ctx, rule_id: int) -> None:
+        repository.remove_rule(ctx.state, rule_id)
+
+    @app.get("/api/v1/deliveries")
+    def get_deliveries(ctx: Ctx, limit: int = 50) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": d.id,
+                "source": d.source,
+                "status": d.status,
+                "files": d.files,
+                "rows": d.rows,
+                "replaced_rows": d.replaced_rows,
+                "message": d.message,
+                "started_at": d.started_at.isoformat(),
+            }
+            for d in repository.list_deliveries(ctx.state, limit)
+        ]
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def console() -> str:
+        return CONSOLE.read_text()
+
+    return app

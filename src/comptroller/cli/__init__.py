@@ -1,0 +1,1 @@
+"""The ``comptroller`` command line."""

@@ -1,0 +1,164 @@
+"""``comptroller rules|owners|allocations``: attribution configuration from the shell."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from comptroller.attribution.specs import AllocationSpec, OwnerSpec, RuleSpec
+from comptroller.cli.output import console, fail, table
+from comptroller.context import Context
+from comptroller.errors import ComptrollerError, RuleError
+from comptroller.state import repository
+
+rules_app = typer.Typer(help="Virtual-tag rules: ordered, first match wins, applied at query time.")
+owners_app = typer.Typer(help="Owners accountable for dimension values (e.g. team=search).")
+allocations_app = typer.Typer(help="Shared-cost allocations.")
+
+
+def _invalid(exc: ValidationError) -> typer.Exit:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "input"
+    return fail(RuleError(f"{field}: {first['msg']}"))
+
+
+@rules_app.command("list")
+def list_rules() -> None:
+    """Rules in evaluation order."""
+    with Context() as ctx:
+        rules = repository.list_rules(ctx.state)
+    table(
+        "virtual-tag rules",
+        ["#", "id", "sets", "when", "override"],
+        [
+            [i, r.id, f"{r.dimension}={r.value}", r.condition, "yes" if r.override else ""]
+            for i, r in enumerate(rules, 1)
+        ],
+    )
+
+
+@rules_app.command("add")
+def add_rule(
+    assignment: Annotated[str, typer.Argument(help="DIMENSION=VALUE, e.g. team=search")],
+    when: Annotated[str, typer.Option(help="Condition, e.g. \"SubAccountName = 'Atlas Nimbus'\"")],
+    override: Annotated[bool, typer.Option(help="Win over the line's own tagged value.")] = False,
+    position: Annotated[int | None, typer.Option(help="1-based place in the order; default last.")] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Add a rule; history is re-attributed at once, since rules apply at query time."""
+    dimension, sep, value = assignment.partition("=")
+    if not sep:
+        raise fail(RuleError(f"{assignment!r} is not DIMENSION=VALUE"))
+    try:
+        spec = RuleSpec(
+            dimension=dimension, value=value, condition=when, override=override, description=description
+        )
+        with Context() as ctx:
+            from comptroller.attribution.conditions import compile_condition
+
+            compile_condition(spec.condition, ctx.ledger.cost_lines())
+            saved = repository.add_rule(ctx.state, spec, position)
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    except ComptrollerError as exc:
+        raise fail(exc) from exc
+    console.print(f"added rule {saved.id}: {saved.dimension}={saved.value} when {saved.condition}")
+
+
+@rules_app.command("remove")
+def remove_rule(rule_id: int) -> None:
+    """Remove a rule by id."""
+    with Context() as ctx:
+        try:
+            repository.remove_rule(ctx.state, rule_id)
+        except ComptrollerError as exc:
+            raise fail(exc) from exc
+    console.print(f"removed rule {rule_id}")
+
+
+@owners_app.command("set")
+def set_owner(
+    assignment: Annotated[str, typer.Argument(help="DIMENSION=VALUE, e.g. team=search")],
+    owner: Annotated[str, typer.Argument(help="Who is accountable, e.g. an email address.")],
+) -> None:
+    dimension, sep, value = assignment.partition("=")
+    if not sep:
+        raise fail(RuleError(f"{assignment!r} is not DIMENSION=VALUE"))
+    try:
+        spec = OwnerSpec(dimension=dimension, value=value, owner=owner)
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    with Context() as ctx:
+        repository.set_owner(ctx.state, spec)
+    console.print(f"{dimension}={value} is owned by {owner}")
+
+
+@owners_app.command("list")
+def list_owners() -> None:
+    with Context() as ctx:
+        owners = ctx.attribution().owners
+    table("owners", ["dimension", "value", "owner"], [[o.dimension, o.value, o.owner] for o in owners])
+
+
+@allocations_app.command("add")
+def add_allocation(
+    name: str,
+    when: Annotated[str, typer.Option(help="Which lines are shared, e.g. \"tag('cost_pool') = 'platform'\"")],
+    dimension: Annotated[str, typer.Option(help="The dimension to split across, e.g. team.")],
+    method: Annotated[str, typer.Option(help="even | proportional | fixed")],
+    targets: Annotated[
+        str | None, typer.Option(help="Comma-separated target values; default all seen.")
+    ] = None,
+    weights: Annotated[
+        str | None, typer.Option(help='Fixed weights as JSON, e.g. {"a": 0.6, "b": 0.4}')
+    ] = None,
+    metric: Annotated[
+        str | None, typer.Option(help="Numeric ledger column to weigh by (proportional).")
+    ] = None,
+) -> None:
+    try:
+        spec = AllocationSpec(
+            name=name,
+            condition=when,
+            dimension=dimension,
+            method=method,
+            targets=tuple(t.strip() for t in targets.split(",")) if targets else None,
+            weights=json.loads(weights) if weights else None,
+            metric=metric,
+        )
+        with Context() as ctx:
+            repository.add_allocation(ctx.state, spec)
+    except json.JSONDecodeError as exc:
+        raise fail(RuleError(f"weights: not valid JSON ({exc.msg})")) from exc
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    except ComptrollerError as exc:
+        raise fail(exc) from exc
+    console.print(f"added allocation {name}")
+
+
+@allocations_app.command("list")
+def list_allocations() -> None:
+    with Context() as ctx:
+        specs = ctx.attribution().allocations
+    table(
+        "allocations",
+        ["name", "shared lines", "split by", "method", "targets / weights"],
+        [
+            [a.name, a.condition, a.dimension, a.method.value, a.weights or ",".join(a.targets or ("all",))]
+            for a in specs
+        ],
+    )
+
+
+@allocations_app.command("remove")
+def remove_allocation(name: str) -> None:
+    with Context() as ctx:
+        try:
+            repository.remove_allocation(ctx.state, name)
+        except ComptrollerError as exc:
+            raise fail(exc) from exc
+    console.print(f"removed allocation {name}")

@@ -1,0 +1,1 @@
+"""Exports of the ledger in standard formats."""

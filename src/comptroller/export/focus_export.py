@@ -1,0 +1,95 @@
+"""FOCUS 1.2 export of the whole ledger, attributed and allocated, as CSV or Parquet.
+
+Business dimensions are written as resolved at export time (rules applied), so the file is the
+showback a downstream tool should see. FOCUS 1.3 allocation columns are added only when an
+allocation was applied; other 1.3 columns are left out of a 1.2 file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from comptroller.attribution.specs import Attribution
+from comptroller.errors import QueryError
+from comptroller.ledger.schema import (
+    ALLOCATION_COLUMNS,
+    BUSINESS_DIMENSIONS,
+    FOCUS_1_2_COLUMNS,
+    Kind,
+    dimension_column,
+)
+from comptroller.ledger.store import Ledger
+from comptroller.reports.spend import SpendQuery, attributed_lines
+
+AMOUNT_COLUMNS = ["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"]
+INTERNAL_COLUMNS = {"x_DeliveryId"}
+ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    path: Path
+    rows: int
+    columns: tuple[str, ...]
+
+
+def export_table(ledger: Ledger, attribution: Attribution, *, for_csv: bool) -> ir.Table:
+    dims = list(BUSINESS_DIMENSIONS)
+    table = attributed_lines(ledger, attribution, dims, SpendQuery(), AMOUNT_COLUMNS)
+    focus = [c.name for c in FOCUS_1_2_COLUMNS]
+    if attribution.allocations:
+        focus += list(ALLOCATION_COLUMNS)
+    custom = [c for c in table.columns if c.startswith("x_") and c not in INTERNAL_COLUMNS and c not in focus]
+    resolved = {dimension_column(d): table[d] for d in dims}
+    values: dict[str, ir.Value] = {}
+    kinds = {c.name: c.kind for c in FOCUS_1_2_COLUMNS}
+    for name in [*focus, *custom]:
+        value = resolved.get(name, table[name])
+        if for_csv and kinds.get(name) is Kind.TIMESTAMP:
+            value = value.strftime(ISO_UTC)
+        values[name] = value
+    return table.select(**values).order_by(["ChargePeriodStart", "BillingAccountId", "ServiceName"])
+
+
+def export_focus(ledger: Ledger, attribution: Attribution, out: Path, fmt: str = "csv") -> ExportResult:
+    if fmt not in ("csv", "parquet"):
+        raise QueryError(f"export format must be csv or parquet, not {fmt!r}")
+    expr = export_table(ledger, attribution, for_csv=fmt == "csv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    rows = 0
+    batches = expr.to_pyarrow_batches(chunk_size=200_000)
+    schema = _utc_schema(batches.schema)
+    writer: pacsv.CSVWriter | pq.ParquetWriter
+    writer = pacsv.CSVWriter(tmp, schema) if fmt == "csv" else pq.ParquetWriter(tmp, schema)
+    try:
+        for batch in batches:
+            batch = pa.RecordBatch.from_arrays(
+                [a.cast(f.type) for a, f in zip(batch.columns, schema, strict=True)], schema=schema
+            )
+            writer.write(batch)
+            rows += batch.num_rows
+    finally:
+        writer.close()
+    tmp.replace(out)
+    return ExportResult(out, rows, tuple(schema.names))
+
+
+def _utc_schema(schema: pa.Schema) -> pa.Schema:
+    """Parquet timestamps are written as UTC instants, as FOCUS requires."""
+    return pa.schema(
+        [
+            pa.field(f.name, pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type) else f
+            for f in schema
+        ]
+    )
+
+
+__all__ = ["ExportResult", "export_focus", "export_table", "ibis"]

@@ -1,0 +1,89 @@
+"""Which connector reads a file: told by ``--source`` or recognised from the file's columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from comptroller.errors import IngestError, Problem
+from comptroller.ingest.files import FileFormat, describe, detect_format
+from comptroller.ingest.focus_checks import diagnostic_connection
+from comptroller.ledger.sqltypes import literal
+
+
+@dataclass(frozen=True, slots=True)
+class SourceKind:
+    name: str
+    description: str
+    recognises: Callable[[set[str]], bool]
+
+
+SOURCES: dict[str, SourceKind] = {
+    s.name: s
+    for s in (
+        SourceKind(
+            "focus",
+            "FOCUS 1.0-1.3 cost and usage export (CSV, CSV.gz, Parquet)",
+            lambda cols: {"BilledCost", "ChargePeriodStart"} <= cols,
+        ),
+        SourceKind(
+            "usage",
+            "per-call AI usage events (Parquet, CSV, JSON lines) in the ledger's event schema",
+            lambda cols: {"event_id", "provider", "model"} <= cols,
+        ),
+    )
+}
+
+
+def file_columns(con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
+    fmt = detect_format(path)
+    if fmt is FileFormat.JSON:
+        if not path.exists():
+            raise IngestError([Problem(str(path), "no such file")])
+        try:
+            rows = con.execute(f"DESCRIBE SELECT * FROM read_json_auto({literal(str(path))})").fetchall()
+        except duckdb.Error as exc:
+            raise IngestError([Problem(str(path), f"is not valid JSON: {str(exc).splitlines()[0]}")]) from exc
+        return {r[0] for r in rows}
+    return {name for name, _ in describe(con, path, fmt)}
+
+
+def detect_source(path: Path) -> str:
+    con = diagnostic_connection()
+    try:
+        columns = file_columns(con, path)
+    finally:
+        con.close()
+    for source in SOURCES.values():
+        if source.recognises(columns):
+            return source.name
+    raise IngestError(
+        [Problem(str(path), f"not a recognised source; pass --source ({', '.join(SOURCES)})")]
+    )
+
+
+def group_by_source(paths: Sequence[Path], forced: str | None) -> dict[str, list[Path]]:
+    if forced is not None and forced not in SOURCES:
+        raise IngestError([Problem(forced, f"unknown source; choose one of {', '.join(SOURCES)}")])
+    groups: dict[str, list[Path]] = {}
+    for path in paths:
+        groups.setdefault(forced or detect_source(path), []).append(path)
+    return groups
+
+
+def read_usage_file(path: Path) -> pa.Table:
+    """Event files go through Arrow: they are small per batch and need Python-side pricing."""
+    con = diagnostic_connection()
+    try:
+        fmt = detect_format(path)
+        reader = f"read_json_auto({literal(str(path))})" if fmt is FileFormat.JSON else f"read_{fmt.value}({literal(str(path))})"
+        try:
+            return con.execute(f"SELECT * FROM {reader}").fetch_arrow_table()
+        except duckdb.Error as exc:
+            raise IngestError([Problem(str(path), str(exc).splitlines()[0])]) from exc
+    finally:
+        con.close()
