@@ -48,6 +48,7 @@ def export_table(ledger: Ledger, attribution: Attribution, *, for_csv: bool) -> 
         focus += list(ALLOCATION_COLUMNS)
     custom = [c for c in table.columns if c.startswith("x_") and c not in INTERNAL_COLUMNS and c not in focus]
     resolved = {dimension_column(d): table[d] for d in dims}
+    resolved.update(conformed_columns(table))
     values: dict[str, ir.Value] = {}
     kinds = {c.name: c.kind for c in FOCUS_1_2_COLUMNS}
     for name in [*focus, *custom]:
@@ -56,6 +57,61 @@ def export_table(ledger: Ledger, attribution: Attribution, *, for_csv: bool) -> 
             value = value.strftime(ISO_UTC)
         values[name] = value
     return table.select(**values).order_by(["ChargePeriodStart", "BillingAccountId", "ServiceName"])
+
+
+def conformed_columns(t: ir.Table) -> dict[str, ir.Value]:
+    """Conditional columns a provider left empty, derived from the columns that imply them.
+
+    FOCUS 1.2 requires, for instance, PricingCurrency whenever the column is present and unit
+    prices on every Usage or Purchase line; exports from real providers often omit them. Each fill
+    below is what the spec's own definitions make the value: nothing is invented.
+    """
+    usage_or_purchase = t["ChargeCategory"].isin(["Usage", "Purchase"]) & t["ChargeClass"].isnull()
+    usage = (t["ChargeCategory"] == "Usage") & t["ChargeClass"].isnull()
+    quantity = t["PricingQuantity"]
+    has_quantity = quantity.notnull() & (quantity != 0)
+
+    def unit_price(price: str, cost: str) -> ir.Value:
+        derived = has_quantity.ifelse(
+            (t[cost] / quantity).cast(t[price].type()), ibis.literal(0).cast(t[price].type())
+        )
+        return usage_or_purchase.ifelse(t[price].coalesce(derived), t[price])
+
+    list_price = unit_price("ListUnitPrice", "ListCost")
+    contracted_price = unit_price("ContractedUnitPrice", "ContractedCost")
+    sku_id = usage_or_purchase.ifelse(
+        t["SkuId"].coalesce(t["ServiceName"] + ibis.literal("/") + t["PricingUnit"].coalesce("")), t["SkuId"]
+    )
+    same_currency = t["PricingCurrency"].isnull() | (t["PricingCurrency"] == t["BillingCurrency"])
+    return {
+        "BillingAccountType": t["BillingAccountType"].coalesce("Billing Account"),
+        "SubAccountName": t["SubAccountName"].coalesce(t["SubAccountId"]),
+        "SubAccountType": t["SubAccountId"]
+        .notnull()
+        .ifelse(t["SubAccountType"].coalesce("Sub Account"), None),
+        "ServiceSubcategory": t["ServiceSubcategory"].coalesce(
+            ibis.literal("Other (") + t["ServiceCategory"] + ibis.literal(")")
+        ),
+        "PricingCategory": usage_or_purchase.ifelse(
+            t["PricingCategory"].coalesce("Standard"), t["PricingCategory"]
+        ),
+        "ConsumedQuantity": usage.ifelse(t["ConsumedQuantity"].coalesce(quantity), t["ConsumedQuantity"]),
+        "ConsumedUnit": usage.ifelse(t["ConsumedUnit"].coalesce(t["PricingUnit"]), t["ConsumedUnit"]),
+        "ListUnitPrice": list_price,
+        "ContractedUnitPrice": contracted_price,
+        "SkuId": sku_id,
+        "SkuPriceId": usage_or_purchase.ifelse(t["SkuPriceId"].coalesce(sku_id), t["SkuPriceId"]),
+        "PricingCurrency": t["PricingCurrency"].coalesce(t["BillingCurrency"]),
+        "PricingCurrencyEffectiveCost": t["PricingCurrencyEffectiveCost"].coalesce(
+            same_currency.ifelse(t["EffectiveCost"], None)
+        ),
+        "PricingCurrencyListUnitPrice": t["PricingCurrencyListUnitPrice"].coalesce(
+            same_currency.ifelse(list_price, None)
+        ),
+        "PricingCurrencyContractedUnitPrice": t["PricingCurrencyContractedUnitPrice"].coalesce(
+            same_currency.ifelse(contracted_price, None)
+        ),
+    }
 
 
 def export_focus(ledger: Ledger, attribution: Attribution, out: Path, fmt: str = "csv") -> ExportResult:

@@ -61,9 +61,7 @@ def detect_source(path: Path) -> str:
     for source in SOURCES.values():
         if source.recognises(columns):
             return source.name
-    raise IngestError(
-        [Problem(str(path), f"not a recognised source; pass --source ({', '.join(SOURCES)})")]
-    )
+    raise IngestError([Problem(str(path), f"not a recognised source; pass --source ({', '.join(SOURCES)})")])
 
 
 def group_by_source(paths: Sequence[Path], forced: str | None) -> dict[str, list[Path]]:
@@ -80,7 +78,11 @@ def read_usage_file(path: Path) -> pa.Table:
     con = diagnostic_connection()
     try:
         fmt = detect_format(path)
-        reader = f"read_json_auto({literal(str(path))})" if fmt is FileFormat.JSON else f"read_{fmt.value}({literal(str(path))})"
+        reader = (
+            f"read_json_auto({literal(str(path))})"
+            if fmt is FileFormat.JSON
+            else f"read_{fmt.value}({literal(str(path))})"
+        )
         try:
             return con.execute(f"SELECT * FROM {reader}").fetch_arrow_table()
         except duckdb.Error as exc:

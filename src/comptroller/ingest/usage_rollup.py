@@ -43,11 +43,11 @@ PROVIDER_NAMES: dict[str, str] = {
 
 # token kind -> (TokenDirection, TokenCacheAction or None, words for ChargeDescription)
 KIND_DETAILS: dict[str, tuple[str, str | None, str]] = {
-    "uncached_input": ("input", "Uncached", "input tokens"),
-    "cache_read": ("input", "Read", "cached input tokens (read)"),
-    "cache_write": ("input", "Write", "cache write tokens"),
-    "output": ("output", None, "output tokens"),
-    "reasoning": ("output", None, "reasoning tokens"),
+    "uncached_input": ("Input", "Uncached", "input tokens"),
+    "cache_read": ("Input", "Read", "cached input tokens (read)"),
+    "cache_write": ("Input", "Write", "cache write tokens"),
+    "output": ("Output", None, "output tokens"),
+    "reasoning": ("Output", None, "reasoning tokens"),
 }
 
 EVENT_DIMENSIONS = tuple(d for d in BUSINESS_DIMENSIONS if d not in ("model", "vendor", "cost_layer"))
@@ -122,6 +122,8 @@ def rollup_select(events: str, delivery_id: str) -> str:
         "ServiceName": f"{provider} || ' API'",
         "ServiceSubcategory": "'Generative AI'",
         "SkuId": "provider || '/' || model || '/' || token_kind",
+        "SkuPriceId": "provider || '/' || model || '/' || token_kind || '@' || COALESCE(price_version, 'unpriced')",
+        "SkuMeter": f"CASE token_kind {descriptions} END",
         "SkuPriceDetails": "sku_price_details",
         "SubAccountId": "project_id",
         "SubAccountName": "project_id",
