@@ -85,10 +85,11 @@ def conformed_columns(t: ir.Table) -> dict[str, ir.Value]:
     same_currency = t["PricingCurrency"].isnull() | (t["PricingCurrency"] == t["BillingCurrency"])
     return {
         "BillingAccountType": t["BillingAccountType"].coalesce("Billing Account"),
+        "SubAccountId": t["SubAccountId"].coalesce(t["SubAccountName"]),
         "SubAccountName": t["SubAccountName"].coalesce(t["SubAccountId"]),
-        "SubAccountType": t["SubAccountId"]
-        .notnull()
-        .ifelse(t["SubAccountType"].coalesce("Sub Account"), None),
+        "SubAccountType": (t["SubAccountId"].notnull() | t["SubAccountName"].notnull()).ifelse(
+            t["SubAccountType"].coalesce("Sub Account"), None
+        ),
         "ServiceSubcategory": t["ServiceSubcategory"].coalesce(
             ibis.literal("Other (") + t["ServiceCategory"] + ibis.literal(")")
         ),
