@@ -23,15 +23,19 @@ from comptroller.state import repository
 CONSOLE = Path(__file__).with_name("console.html")
 
 
+def request_context(request: Request) -> Iterator[Context]:
+    """Each request opens what it uses and lets go, so CLI writes can take the ledger between."""
+    with Context(request.app.state.settings) as ctx:
+        yield ctx
+
+
+Ctx = Annotated[Context, Depends(request_context)]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     app = FastAPI(title="Comptroller", version=__version__, docs_url="/docs")
-
-    def context() -> Iterator[Context]:
-        with Context(settings) as ctx:
-            yield ctx
-
-    Ctx = Annotated[Context, Depends(context)]
+    app.state.settings = settings
 
     @app.exception_handler(ComptrollerError)
     async def comptroller_error(_: Request, exc: ComptrollerError) -> JSONResponse:

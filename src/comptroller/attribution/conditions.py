@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import sqlglot
 from sqlglot import expressions as exp
@@ -50,8 +51,13 @@ def column_resolver(table: ir.Table) -> Resolver:
     return resolve
 
 
+@ibis.udf.scalar.builtin
+def json_extract_path_text(document: dt.JSON, key: str) -> str:  # type: ignore[empty-body]
+    """Both DuckDB and PostgreSQL have this function with these arguments."""
+
+
 def tag_value(table: ir.Table, key: str) -> ir.StringValue:
-    return table["Tags"].cast("json")[key].str
+    return json_extract_path_text(table["Tags"].cast("json"), key)
 
 
 def compile_condition(text: str, table: ir.Table) -> ir.BooleanValue:

@@ -13,6 +13,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -22,7 +23,6 @@ from comptroller.ledger.schema import (
     ALLOCATION_COLUMNS,
     BUSINESS_DIMENSIONS,
     FOCUS_1_2_COLUMNS,
-    Kind,
     dimension_column,
 )
 from comptroller.ledger.store import Ledger
@@ -40,7 +40,7 @@ class ExportResult:
     columns: tuple[str, ...]
 
 
-def export_table(ledger: Ledger, attribution: Attribution, *, for_csv: bool) -> ir.Table:
+def export_table(ledger: Ledger, attribution: Attribution) -> ir.Table:
     dims = list(BUSINESS_DIMENSIONS)
     table = attributed_lines(ledger, attribution, dims, SpendQuery(), AMOUNT_COLUMNS)
     focus = [c.name for c in FOCUS_1_2_COLUMNS]
@@ -49,13 +49,7 @@ def export_table(ledger: Ledger, attribution: Attribution, *, for_csv: bool) -> 
     custom = [c for c in table.columns if c.startswith("x_") and c not in INTERNAL_COLUMNS and c not in focus]
     resolved = {dimension_column(d): table[d] for d in dims}
     resolved.update(conformed_columns(table))
-    values: dict[str, ir.Value] = {}
-    kinds = {c.name: c.kind for c in FOCUS_1_2_COLUMNS}
-    for name in [*focus, *custom]:
-        value = resolved.get(name, table[name])
-        if for_csv and kinds.get(name) is Kind.TIMESTAMP:
-            value = value.strftime(ISO_UTC)
-        values[name] = value
+    values = {name: resolved.get(name, table[name]) for name in [*focus, *custom]}
     return table.select(**values).order_by(["ChargePeriodStart", "BillingAccountId", "ServiceName"])
 
 
@@ -85,6 +79,7 @@ def conformed_columns(t: ir.Table) -> dict[str, ir.Value]:
     same_currency = t["PricingCurrency"].isnull() | (t["PricingCurrency"] == t["BillingCurrency"])
     return {
         "BillingAccountType": t["BillingAccountType"].coalesce("Billing Account"),
+        "ResourceType": t["ResourceId"].notnull().ifelse(t["ResourceType"].coalesce(t["ServiceName"]), None),
         "SubAccountId": t["SubAccountId"].coalesce(t["SubAccountName"]),
         "SubAccountName": t["SubAccountName"].coalesce(t["SubAccountId"]),
         "SubAccountType": (t["SubAccountId"].notnull() | t["SubAccountName"].notnull()).ifelse(
@@ -118,18 +113,18 @@ def conformed_columns(t: ir.Table) -> dict[str, ir.Value]:
 def export_focus(ledger: Ledger, attribution: Attribution, out: Path, fmt: str = "csv") -> ExportResult:
     if fmt not in ("csv", "parquet"):
         raise QueryError(f"export format must be csv or parquet, not {fmt!r}")
-    expr = export_table(ledger, attribution, for_csv=fmt == "csv")
+    expr = export_table(ledger, attribution)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     rows = 0
     batches = expr.to_pyarrow_batches(chunk_size=200_000)
-    schema = _utc_schema(batches.schema)
+    schema = _file_schema(batches.schema, as_text=fmt == "csv")
     writer: pacsv.CSVWriter | pq.ParquetWriter
     writer = pacsv.CSVWriter(tmp, schema) if fmt == "csv" else pq.ParquetWriter(tmp, schema)
     try:
         for batch in batches:
             batch = pa.RecordBatch.from_arrays(
-                [a.cast(f.type) for a, f in zip(batch.columns, schema, strict=True)], schema=schema
+                [_to_file_type(a, f.type) for a, f in zip(batch.columns, schema, strict=True)], schema=schema
             )
             writer.write(batch)
             rows += batch.num_rows
@@ -139,14 +134,16 @@ def export_focus(ledger: Ledger, attribution: Attribution, out: Path, fmt: str =
     return ExportResult(out, rows, tuple(schema.names))
 
 
-def _utc_schema(schema: pa.Schema) -> pa.Schema:
-    """Parquet timestamps are written as UTC instants, as FOCUS requires."""
-    return pa.schema(
-        [
-            pa.field(f.name, pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(f.type) else f
-            for f in schema
-        ]
-    )
+def _file_schema(schema: pa.Schema, *, as_text: bool) -> pa.Schema:
+    """Timestamps are UTC instants: typed in Parquet, ISO 8601 with Z in CSV, as FOCUS requires."""
+    stamp = pa.string() if as_text else pa.timestamp("us", tz="UTC")
+    return pa.schema([pa.field(f.name, stamp) if pa.types.is_timestamp(f.type) else f for f in schema])
 
 
-__all__ = ["ExportResult", "export_focus", "export_table", "ibis"]
+def _to_file_type(array: pa.Array, target: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(array.type) and pa.types.is_string(target):
+        return pc.strftime(array.cast(pa.timestamp("s")), format=ISO_UTC)
+    return array.cast(target)
+
+
+__all__ = ["ExportResult", "export_focus", "export_table"]

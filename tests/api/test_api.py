@@ -1,0 +1,90 @@
+"""The API served by a real uvicorn server on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from comptroller.api.app import create_app
+from comptroller.config import Settings
+from comptroller.context import Context
+from comptroller.ingest.focus_ingest import ingest_focus
+from tests.export.test_focus_export import focus_csv
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[str]:
+    settings = Settings.from_env(tmp_path / "home")
+    with Context(settings) as ctx:
+        ingest_focus(
+            ctx.ledger,
+            [
+                focus_csv(
+                    tmp_path / "aws.csv",
+                    [("10", "Atlas Nimbus", "i-1", ""), ("5", "Orion", "i-2", '{"team":"growth"}')],
+                )
+            ],
+        )
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(5)
+
+
+def test_health_and_console(server):
+    assert httpx.get(f"{server}/healthz").json()["status"] == "ok"
+    page = httpx.get(server)
+    assert page.status_code == 200 and "Comptroller" in page.text
+
+
+def test_spend_and_rules_round_trip(server):
+    spend = httpx.get(f"{server}/api/v1/spend", params={"by": "team"}).json()
+    assert spend["total"] == 15.0
+    created = httpx.post(
+        f"{server}/api/v1/rules",
+        json={"dimension": "team", "value": "search", "condition": "SubAccountName = 'Atlas Nimbus'"},
+    )
+    assert created.status_code == 201
+    rows = httpx.get(f"{server}/api/v1/spend", params={"by": "team"}).json()["rows"]
+    assert {"team": "search", "cost": 10.0} in rows
+    assert httpx.delete(f"{server}/api/v1/rules/{created.json()['id']}").status_code == 204
+    assert httpx.delete(f"{server}/api/v1/rules/999").status_code == 404
+
+
+def test_bad_requests_are_4xx_naming_the_problem(server):
+    bad_dim = httpx.get(f"{server}/api/v1/spend", params={"by": "colour"})
+    assert bad_dim.status_code == 400 and "colour" in bad_dim.json()["error"]["message"]
+    bad_rule = httpx.post(
+        f"{server}/api/v1/rules", json={"dimension": "team", "value": "x", "condition": "nosuch = 1"}
+    )
+    assert bad_rule.status_code == 400 and "nosuch" in bad_rule.json()["error"]["message"]
+    bad_dim_rule = httpx.post(
+        f"{server}/api/v1/rules", json={"dimension": "colour", "value": "x", "condition": "1 = 1"}
+    )
+    assert bad_dim_rule.status_code == 422
+
+
+def test_deliveries_and_coverage(server):
+    cov = {r["dimension"]: r for r in httpx.get(f"{server}/api/v1/coverage").json()}
+    assert cov["team"]["covered_cost"] == 5.0 and cov["team"]["total_cost"] == 15.0
+    unowned = httpx.get(f"{server}/api/v1/unowned").json()
+    assert sum(r["cost"] for r in unowned) == 15.0
