@@ -61,7 +61,9 @@ def conformed_columns(t: ir.Table) -> dict[str, ir.Value]:
     below is what the spec's own definitions make the value: nothing is invented.
     """
     usage_or_purchase = t["ChargeCategory"].isin(["Usage", "Purchase"]) & t["ChargeClass"].isnull()
-    usage = (t["ChargeCategory"] == "Usage") & t["ChargeClass"].isnull()
+    usage = t["ChargeCategory"] == "Usage"
+    # Consumption belongs on Usage lines only (not on unused commitment); corrections may omit it.
+    consumed = usage & t["CommitmentDiscountStatus"].fill_null("").notin(["Unused"])
     quantity = t["PricingQuantity"]
     has_quantity = quantity.notnull() & (quantity != 0)
 
@@ -91,8 +93,8 @@ def conformed_columns(t: ir.Table) -> dict[str, ir.Value]:
         "PricingCategory": usage_or_purchase.ifelse(
             t["PricingCategory"].coalesce("Standard"), t["PricingCategory"]
         ),
-        "ConsumedQuantity": usage.ifelse(t["ConsumedQuantity"].coalesce(quantity), t["ConsumedQuantity"]),
-        "ConsumedUnit": usage.ifelse(t["ConsumedUnit"].coalesce(t["PricingUnit"]), t["ConsumedUnit"]),
+        "ConsumedQuantity": consumed.ifelse(t["ConsumedQuantity"].coalesce(quantity), None),
+        "ConsumedUnit": consumed.ifelse(t["ConsumedUnit"].coalesce(t["PricingUnit"]), None),
         "ListUnitPrice": list_price,
         "ContractedUnitPrice": contracted_price,
         "SkuId": sku_id,
