@@ -87,13 +87,17 @@ class _Compiler:
                 raise self.fail(node)
             return self.value(node.this).isnull()
         if isinstance(node, exp.In):
+            if any(node.args.get(k) for k in ("query", "unnest", "field")) or not node.expressions:
+                raise self.fail(node)
             return self.value(node.this).isin([self.literal(v) for v in node.expressions])
         if isinstance(node, exp.Like | exp.ILike):
             pattern = self.literal(node.expression)
             target = self.value(node.this)
             if isinstance(node, exp.ILike):
-                return target.lower().like(str(pattern).lower())
-            return target.like(pattern)
+                matched = target.lower().like(str(pattern).lower())
+            else:
+                matched = target.like(pattern)
+            return ~matched if node.args.get("negate") else matched
         comparisons: dict[type, Callable[[Any, Any], ir.BooleanValue]] = {
             exp.EQ: lambda a, b: a == b,
             exp.NEQ: lambda a, b: a != b,

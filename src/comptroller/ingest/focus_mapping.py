@@ -23,6 +23,7 @@ from comptroller.ledger.sqltypes import DUCKDB_TYPES, literal, quote
 
 FOCUS_NAMES = {c.name for c in FOCUS_COLUMNS}
 OUR_NAMES = {c.name for c in LEDGER_CUSTOM_COLUMNS}
+_OUR_NAMES_FOLDED = {n.lower() for n in OUR_NAMES}
 
 # FOCUS 1.3 deprecates ProviderName/PublisherName in favour of these; older files lack them.
 FALLBACKS: dict[str, tuple[str, ...]] = {
@@ -46,7 +47,15 @@ def detect_version(names: set[str]) -> str:
 def provider_column_name(name: str) -> str:
     """Extra provider columns are kept, renamed into the x_ namespace the spec reserves."""
     candidate = name if name.startswith("x_") else f"x_{name}"
-    return f"x_Provider_{name.removeprefix('x_')}" if candidate in OUR_NAMES else candidate
+    return f"x_Provider_{name.removeprefix('x_')}" if candidate.lower() in _OUR_NAMES_FOLDED else candidate
+
+
+def valid_json(sql: str) -> str:
+    """Invalid JSON reads as NULL here, so the row reaches the check that names it."""
+    return f"CASE WHEN json_valid({sql}) THEN {sql} END"
+
+
+SKU_DETAILS = valid_json('"SkuPriceDetails"')
 
 
 def tag_keys(dimension: str) -> tuple[str, ...]:
@@ -64,7 +73,8 @@ def tag_keys(dimension: str) -> tuple[str, ...]:
 
 
 def tag_expression(tags_sql: str, dimension: str) -> str:
-    parts = [f"json_extract_string({tags_sql}, {literal('$.' + _json_key(k))})" for k in tag_keys(dimension)]
+    document = valid_json(tags_sql)
+    parts = [f"json_extract_string({document}, {literal('$.' + _json_key(k))})" for k in tag_keys(dimension)]
     return f"COALESCE({', '.join(parts)})"
 
 
@@ -139,7 +149,7 @@ class FocusFile:
             "x_PriceVersion": "CAST(NULL AS VARCHAR)",
             "x_PricingFlag": "CAST(NULL AS VARCHAR)",
             "x_ConsumedTokens": _tokens_expression(),
-            "x_TokenKind": "json_extract_string(\"SkuPriceDetails\", '$.x_TokenKind')",
+            "x_TokenKind": f"json_extract_string({SKU_DETAILS}, '$.x_TokenKind')",
         }
         for dim in BUSINESS_DIMENSIONS:
             own[dimension_column(dim)] = dimension_expression(dim)
@@ -174,10 +184,10 @@ def dimension_expression(dimension: str) -> str:
     """A dimension's own value on an ingested line: its tag, or what FOCUS columns imply."""
     tagged = tag_expression('"Tags"', dimension)
     if dimension == "model":
-        return f"COALESCE(json_extract_string(\"SkuPriceDetails\", '$.ModelId'), {tagged})"
+        return f"COALESCE(json_extract_string({SKU_DETAILS}, '$.ModelId'), {tagged})"
     if dimension == "vendor":
         return (
-            f"COALESCE({tagged}, json_extract_string(\"SkuPriceDetails\", '$.ModelDeveloper'), "
+            f"COALESCE({tagged}, json_extract_string({SKU_DETAILS}, '$.ModelDeveloper'), "
             '"PublisherName", "ProviderName")'
         )
     if dimension == "cost_layer":
@@ -186,10 +196,10 @@ def dimension_expression(dimension: str) -> str:
 
 
 # Which of the four AI cost layers a FOCUS line belongs to, when no tag or rule says otherwise.
-COST_LAYER_SQL = """CASE
+COST_LAYER_SQL = f"""CASE
     WHEN "PricingUnit" ILIKE '%seat%' OR "PricingUnit" ILIKE '%user%' OR "PricingUnit" ILIKE '%licen%'
       OR "ConsumedUnit" ILIKE '%seat%' THEN 'saas_seats'
-    WHEN json_extract_string("SkuPriceDetails", '$.ModelId') IS NOT NULL
+    WHEN json_extract_string({SKU_DETAILS}, '$.ModelId') IS NOT NULL
       OR "PricingUnit" ILIKE '%token%' OR "ConsumedUnit" ILIKE '%token%' THEN 'model_api'
     WHEN "ServiceCategory" IN ('Compute', 'Storage', 'Networking', 'Databases') THEN 'infrastructure'
     WHEN "ServiceSubcategory" = 'Machine Learning' THEN 'infrastructure'

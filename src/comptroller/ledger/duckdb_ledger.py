@@ -65,9 +65,11 @@ class _DuckDBDelivery(DeliveryWriter):
         return self.con
 
     def add_columns(self, names: list[str]) -> None:
-        existing = {r[0] for r in self.con.execute(f"DESCRIBE {quote(COST_LINES_TABLE)}").fetchall()}
+        # DuckDB identifiers ignore case: ResourceGroup and resourcegroup are one column.
+        existing = {r[0].lower() for r in self.con.execute(f"DESCRIBE {quote(COST_LINES_TABLE)}").fetchall()}
         for name in names:
-            if name not in existing:
+            if name.lower() not in existing:
+                existing.add(name.lower())
                 self.con.execute(f"ALTER TABLE {quote(COST_LINES_TABLE)} ADD COLUMN {quote(name)} VARCHAR")
 
     def insert_cost_lines(self, select_sql: str, columns: list[str]) -> int:

@@ -14,6 +14,7 @@ from comptroller.attribution.allocation import allocate_all
 from comptroller.attribution.conditions import referenced_columns
 from comptroller.attribution.resolve import attributed
 from comptroller.attribution.specs import Attribution
+from comptroller.errors import QueryError
 from comptroller.ledger.schema import BUSINESS_DIMENSIONS
 from comptroller.ledger.store import Ledger
 from comptroller.reports.dimensions import check_dimensions, cost_column, dimension_expression
@@ -73,6 +74,8 @@ def attributed_lines(
 
 
 def spend(ledger: Ledger, attribution: Attribution, query: SpendQuery) -> SpendReport:
+    if query.start and query.end and query.start > query.end:
+        raise QueryError(f"the period is empty: {query.start} is after {query.end}")
     amount = cost_column(query.cost)
     by = check_dimensions(query.by, ledger.columns())
     check_dimensions(query.filters, ledger.columns())
