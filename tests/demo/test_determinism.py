@@ -37,7 +37,9 @@ def test_another_seed_gives_other_data(demo: DemoDataset, tmp_path):
     other = generate(tmp_path / "other", end=END, scale=SCALE, seed=8)
     assert not other.usage_events.equals(demo.usage_events)
     assert other.focus_files[0].read_bytes() != demo.focus_files[0].read_bytes()
-    assert set(other.usage_events["event_id"].to_pylist()).isdisjoint(demo.usage_events["event_id"].to_pylist())
+    assert set(other.usage_events["event_id"].to_pylist()).isdisjoint(
+        demo.usage_events["event_id"].to_pylist()
+    )
 
 
 def test_event_ids_are_unique(demo: DemoDataset):

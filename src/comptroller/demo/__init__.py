@@ -37,12 +37,19 @@ TRUTH_FILE = "truth.json"
 
 @dataclass(frozen=True)
 class DemoDataset:
+    """Everything a demo load needs, in the shapes the real entry points take."""
+
     focus_files: tuple[Path, ...]
+    """AWS FOCUS 1.2 CSV.gz, Azure FOCUS 1.0 CSV (literal NULL), AI platforms FOCUS 1.2 Parquet,
+    SaaS seats FOCUS 1.3 CSV: for the FOCUS ingest path."""
     usage_events: pa.Table
+    """Per-call events in the ledger's usage-event columns, without costs (pricing adds them)."""
     rules: tuple[dict, ...]
+    """Virtual-tag rules, first match wins: ``{dimension, value, condition, override}``."""
     owners: tuple[dict, ...]
     allocations: tuple[dict, ...]
     truth: dict
+    """What is planted and where, measured from the data; also written to ``truth.json``."""
 
 
 def generate(

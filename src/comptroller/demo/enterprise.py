@@ -7,7 +7,7 @@ rely on that: a rule that maps "Atlas Nimbus" to search matches exactly the line
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 COMPANY = "Northwind Labs"
 DOMAIN = "northwind.example"
@@ -51,6 +51,9 @@ def team_tags(team: str, environment: str = "prod", **extra: str) -> dict[str, s
     return tags
 
 
+SHARED_PLATFORM_POOL = "shared-platform"
+OBSERVABILITY_POOL = "observability"
+
 TAG_SETS: dict[str, dict[str, str] | None] = {
     "-": None,
     "mlr-dev": team_tags("ml-research", "dev", project="llama-ft"),
@@ -63,9 +66,9 @@ TAG_SETS: dict[str, dict[str, str] | None] = {
     "recs": {"app": "recs", "environment": "prod"},
     "finance": {"team": "finance", "cost_center": "CC-4410", "environment": "prod"},
     "exp": {"environment": "dev"},
-    "pool": {"cost_pool": "shared-platform", "environment": "prod", "cluster": "nw-eks-prod"},
-    "cw-pool": {"cost_pool": "shared-platform", "environment": "prod", "cluster": "cw-inference"},
-    "obs": {"cost_pool": "observability", "environment": "prod"},
+    "pool": {"cost_pool": SHARED_PLATFORM_POOL, "environment": "prod", "cluster": "nw-eks-prod"},
+    "cw-pool": {"cost_pool": SHARED_PLATFORM_POOL, "environment": "prod", "cluster": "cw-inference"},
+    "obs": {"cost_pool": OBSERVABILITY_POOL, "environment": "prod"},
 }
 """Tag sets seen on resources, by a short name the resource tables refer to. Real estates tag
 unevenly: some sets lack a team, one ("finance") carries a team value that is not a team."""
@@ -91,7 +94,6 @@ AWS_ACCOUNTS: dict[str, SubAccount] = {
     "support": SubAccount("519873640229", "Beacon Support", "support-ai"),
     "shared": SubAccount("287364519040", "Northwind Shared Services", "platform"),
     "sandbox": SubAccount("963018274455", "Sandbox Polaris", None),
-    "management": SubAccount(AWS_PAYER_ID, "Northwind Management", None),
 }
 
 AZURE_BILLING_ID = "f3d2a1b0-7c4e-4b8a-9d2e-1a2b3c4d5e6f:0a1b2c3d-4e5f-6789-abcd-ef0123456789_2019-05-31"
@@ -130,7 +132,6 @@ class Workflow:
     cache_share: float = 0.35
     tools_mean: float = 0.0
     environments: tuple[float, float, float] = (0.86, 0.08, 0.06)
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 WORKFLOWS: tuple[Workflow, ...] = (
@@ -337,8 +338,6 @@ OWNERS: tuple[dict, ...] = tuple(
     {"dimension": "team", "value": t.name, "owner": t.owner} for t in TEAMS if t.owner is not None
 )
 
-SHARED_PLATFORM_POOL = "shared-platform"
-OBSERVABILITY_POOL = "observability"
 ALLOCATIONS: tuple[dict, ...] = (
     {
         "name": SHARED_PLATFORM_POOL,

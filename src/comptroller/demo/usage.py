@@ -3,7 +3,7 @@
 Shapes follow public traces (Azure LLM inference 2023, BurstGPT): lognormal token counts with
 heavy tails, median prompts of 1,000-1,500 tokens, short answers, a diurnal and weekly rhythm
 with bursts, and failed calls that produced no output. Everything is vectorised with numpy so
-150,000 events take well under a second; pricing and delivery ids are left to ingest.
+150,000 events take about half a second; costs and delivery ids are left to pricing and ingest.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def _traces(rng: np.random.Generator, ts: np.ndarray, agent: bool, run_mean: flo
     order = np.argsort(ts, kind="stable")
     sizes = rng.geometric(1.0 / run_mean, size=n)
     run = np.repeat(np.arange(n), sizes)[:n]
-    ids = _hex(rng, int(run[-1]) + 1 if n else 0, 32)
+    ids = _hex(rng, int(run[-1]) + 1, 32)
     out = np.empty(n, dtype=object)
     out[order] = ids[run]
     return out
@@ -184,11 +184,19 @@ def _calls(
     }
 
 
-def _attribute(rng: np.random.Generator, wf: org.Workflow, block: Block, trace: np.ndarray) -> Block:
-    """Business dimensions, ids and keys, which all follow from the workflow that made the call."""
+def _attribute(
+    rng: np.random.Generator, wf: org.Workflow, block: Block, trace: np.ndarray, planted: bool = False
+) -> Block:
+    """Business dimensions, ids and keys, which all follow from the workflow that made the call.
+
+    A few ordinary gateway calls come through a legacy shared key and carry no team: the
+    unattributed usage every real estate has. Planted incidents run in prod on the team's own key,
+    so that a finding about them is about one thing only."""
     n = block["timestamp"].size
     team = org.TEAM_BY_NAME[wf.team]
     env = np.array(org.ENVIRONMENTS, dtype=object)[rng.choice(3, n, p=wf.environments)]
+    if planted:
+        env[:] = "prod"
     if wf.segments is None:
         segment = customer = np.full(n, None, dtype=object)
     else:
@@ -202,7 +210,7 @@ def _attribute(rng: np.random.Generator, wf: org.Workflow, block: Block, trace: 
                 rng.integers(0, len(org.CUSTOMERS[seg]), mask.sum())
             ]
     gateway = wf.source == "gateway"
-    legacy = gateway & (rng.random(n) < 0.02)
+    legacy = gateway & (rng.random(n) < (0.0 if planted else 0.02))
     provider = block["provider"][0] if n else "openai"
     project, request = ID_PREFIXES[provider]
     operation = "generate_content" if provider == "google" and wf.operation == "chat" else wf.operation
@@ -279,9 +287,7 @@ def _retry_storm(rng: np.random.Generator, period: Period, scale: float) -> Bloc
     block["retries"] = rng.integers(1, 6, n).astype(np.int64)
     block["tool_calls"] = np.zeros(n, np.int64)
     block["cache_hit"][:] = False
-    block = _attribute(rng, wf, block, _traces(rng, ts, True, run_mean=6.0))
-    block["environment"][:] = "prod"
-    return block
+    return _attribute(rng, wf, block, _traces(rng, ts, True, run_mean=6.0), planted=True)
 
 
 def _agent_loop(rng: np.random.Generator, period: Period) -> Block:
@@ -304,9 +310,7 @@ def _agent_loop(rng: np.random.Generator, period: Period) -> Block:
     block["cache_hit"][:] = False
     block["time_to_first_token_ms"] = np.round(700 * rng.lognormal(0, 0.35, n) + context * 0.02, 1)
     block["latency_ms"] = np.round(block["time_to_first_token_ms"] + block["output_tokens"] * 14.0, 1)
-    block = _attribute(rng, wf, block, np.full(n, waste.LOOP_TRACE_ID, dtype=object))
-    block["environment"][:] = "prod"
-    return block
+    return _attribute(rng, wf, block, np.full(n, waste.LOOP_TRACE_ID, dtype=object), planted=True)
 
 
 def generate_usage(rng: np.random.Generator, period: Period, scale: float, tag: str) -> pa.Table:
@@ -319,8 +323,7 @@ def generate_usage(rng: np.random.Generator, period: Period, scale: float, tag: 
     for i, wf in enumerate(org.WORKFLOWS):
         blocks += _workflow_block(rng, wf, ts[which == i])
     blocks += [_retry_storm(rng, period, scale), _agent_loop(rng, period)]
-    names = [c.name for c in COLUMNS if c.name != "event_id"]
-    merged = {name: np.concatenate([b[name] for b in blocks]) for name in names}
+    merged = {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0] if name != "event_id"}
     order = np.argsort(merged["timestamp"], kind="stable")
     digest = hashlib.sha256(tag.encode()).hexdigest()[:8]
     merged = {k: v[order] for k, v in merged.items()}
@@ -329,6 +332,7 @@ def generate_usage(rng: np.random.Generator, period: Period, scale: float, tag: 
 
 
 _ARROW = {
+    Kind.DECIMAL: pa.decimal128(38, 12),
     Kind.STRING: pa.string(),
     Kind.JSON: pa.string(),
     Kind.TIMESTAMP: pa.timestamp("us"),
@@ -339,10 +343,15 @@ _ARROW = {
 
 
 def _to_table(cols: dict[str, np.ndarray]) -> pa.Table:
+    """Typed Arrow columns in schema order; a nullable column the demo has no story for (the
+    schema may grow) is written as nulls rather than breaking the generator."""
     arrays = []
+    n = cols["event_id"].size
     for c in COLUMNS:
-        values = cols[c.name]
-        if c.kind is Kind.FLOAT:
+        values = cols.get(c.name)
+        if values is None and c.nullable:
+            arrays.append(pa.nulls(n, _ARROW[c.kind]))
+        elif c.kind is Kind.FLOAT:
             arrays.append(pa.array(values, pa.float64(), mask=np.isnan(values)))
         else:
             arrays.append(pa.array(values, _ARROW[c.kind]))

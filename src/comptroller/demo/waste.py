@@ -1,7 +1,7 @@
 """Planted waste: where the demo hides each problem, and the ground truth that proves it is there.
 
-The generators plant the problems at the places named here; ``build_truth`` then measures every
-one of them again from the generated rows and events (not from these constants), so ``truth``
+The generators plant the problems at the places named here; the ``*_truth`` functions then measure
+each one again from the generated rows and events (not from these constants), so ``truth``
 describes what is really in the data. Features that hunt for waste are tested against it.
 """
 
@@ -22,7 +22,6 @@ from comptroller.demo.writer import Period, Row
 
 IDLE_GPU_ID = "i-0f3a9c2e7b1d45e60"
 IDLE_GPU_WEEKS = 6
-IDLE_GPU_MAX_UTIL = 3.0
 
 PREMIUM_WORKFLOW = "ticket-classification"
 PREMIUM_MODELS = ("claude-opus-4-20250514", "gpt-4o")
@@ -103,9 +102,8 @@ def seats_truth(seats: list[Row]) -> dict[str, Any]:
     latest = max(r["BillingPeriodStart"] for r in seats)
     products: dict[str, dict[str, Any]] = {}
     for r in (r for r in seats if r["BillingPeriodStart"] == latest):
-        p = products.setdefault(
-            r["ServiceName"], {"assigned": 0, "active": 0, "unit_price": r["ContractedUnitPrice"]}
-        )
+        p = products.setdefault(r["ServiceName"], {"assigned": 0, "active": 0})
+        p |= {"unit_price": r["ContractedUnitPrice"], "renewal": r["x_RenewalDate"]}
         p["assigned"] += r["x_SeatsAssigned"]
         p["active"] += r["x_SeatsActive30d"]
     out = {}
@@ -117,6 +115,7 @@ def seats_truth(seats: list[Row]) -> dict[str, Any]:
             "unused": unused,
             "active_ratio": round(p["active"] / p["assigned"], 4),
             "monthly_unused_cost": _money(p["unit_price"] * unused),
+            "renewal_date": p["renewal"],
         }
     underused = sorted(n for n, p in out.items() if p["active_ratio"] < UNDERUSED_SEAT_RATIO)
     return {"month": latest.date().isoformat()[:7], "products": out, "underused": underused}

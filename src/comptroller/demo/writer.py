@@ -13,7 +13,7 @@ import datetime as dt
 import gzip
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from comptroller.ledger.schema import FOCUS_COLUMNS, Column, Kind, Requirement
+from comptroller.ledger.schema import FOCUS_COLUMNS, Column, Kind
 
 Row = dict[str, Any]
 
@@ -112,7 +112,8 @@ def billed_by(account_id: str, account_name: str, issuer: str, provider: str) ->
 
 
 def costs(list_price: Decimal, contracted_price: Decimal, quantity: Decimal, effective: Decimal) -> Row:
-    """The price/cost block of an on-demand usage row: billed equals effective, both contracted."""
+    """Prices, quantity and the four costs of a row that was billed as it was consumed (billed =
+    effective); list and contracted cost follow from unit price x quantity, exactly."""
     return {
         "PricingQuantity": quantity,
         "ListUnitPrice": list_price,
@@ -197,11 +198,8 @@ def focus_columns(version: str) -> list[Column]:
     The PricingCurrency columns are left out: they are required only of providers that price in
     a currency other than the billing one, and every demo vendor prices and bills in USD."""
     order = ("1.0", "1.1", "1.2", "1.3")
-    return [
-        c
-        for c in FOCUS_COLUMNS
-        if order.index(c.since) <= order.index(version) and not c.name.startswith("PricingCurrency")
-    ]
+    upto = order[: order.index(version) + 1]
+    return [c for c in FOCUS_COLUMNS if c.since in upto and not c.name.startswith("PricingCurrency")]
 
 
 def _cell(value: Any, null: str) -> str:
@@ -216,22 +214,14 @@ def _cell(value: Any, null: str) -> str:
     return str(value)
 
 
-def _csv_lines(names: Sequence[str], rows: Iterable[Row], null: str) -> Iterator[str]:
+def write_csv(path: Path, names: Sequence[str], rows: Iterable[Row], *, null: str = "") -> Path:
+    """A CSV (gzip when the name ends in .gz); ``null`` is what an empty cell holds. JSON cells get
+    the doubled quotes of real exports from the csv module's minimal quoting."""
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     out.writerow(names)
-    for row in rows:
-        out.writerow([_cell(row.get(n), null) for n in names])
-        if buf.tell() > 1 << 20:
-            yield buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue()
-
-
-def write_csv(path: Path, names: Sequence[str], rows: Iterable[Row], *, null: str = "") -> Path:
-    """A CSV (gzip when the name ends in .gz); ``null`` is what an empty cell holds."""
-    data = "".join(_csv_lines(names, rows, null)).encode("utf-8")
+    out.writerows([_cell(row.get(n), null) for n in names] for row in rows)
+    data = buf.getvalue().encode("utf-8")
     if path.name.endswith(".gz"):
         with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
             gz.write(data)
@@ -261,8 +251,3 @@ def write_parquet(path: Path, columns: Sequence[Column], rows: Sequence[Row]) ->
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     pq.write_table(table, path, compression="zstd", write_statistics=True)
     return path
-
-
-def custom(name: str, kind: Kind) -> Column:
-    """A provider column outside FOCUS (x_-prefixed or not, as the provider spells it)."""
-    return Column(name, kind, Requirement.CUSTOM, "x")
