@@ -39,5 +39,7 @@ def print_json(data: Any) -> None:
 
 
 def fail(error: ComptrollerError) -> typer.Exit:
-    errors.print(f"[bold red]error[/] ({error.code}): {error.message}", markup=True, highlight=False, soft_wrap=True)
+    errors.print(
+        f"[bold red]error[/] ({error.code}): {error.message}", markup=True, highlight=False, soft_wrap=True
+    )
     return typer.Exit(code=2)
