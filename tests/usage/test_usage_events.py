@@ -134,3 +134,27 @@ def test_missing_required_field_is_named(ledger):
     )
     with pytest.raises(IngestError, match="model"):
         ingest_usage_events(ledger, table, Pricer())
+
+
+def test_reprice_applies_an_override_to_stored_history(ledger):
+    from datetime import date
+
+    from comptroller.ingest.usage_events import reprice_usage_events
+    from comptroller.pricing import ContractOverride
+
+    ingest_usage_events(
+        ledger, events([call("e1", uncached_input=1000, output=100), call("e2", day=2, output=10)]), Pricer()
+    )
+    before = total_billed(ledger)
+    discount = ContractOverride(
+        id="ea", provider="openai", model="gpt-4o*", effective_from=date(2025, 3, 2), discount_pct=50
+    )
+    result = reprice_usage_events(ledger, Pricer([discount]), start=date(2025, 3, 2))
+    assert result.received == 1 and result.days == (date(2025, 3, 2),)
+    day2 = expected_cost("openai", "gpt-4o", datetime(2025, 3, 2, 10), output=10)
+    assert abs(total_billed(ledger) - (before - day2 / 2)) < Decimal("1e-12")
+    assert ledger.execute("SELECT count(*) FROM usage_events")[0][0] == 2
+    assert (
+        ledger.execute("SELECT count(*) FROM cost_lines WHERE \"x_PriceVersion\" LIKE '%+override:ea'")[0][0]
+        == 1
+    )

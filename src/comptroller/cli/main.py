@@ -11,6 +11,8 @@ import typer
 
 from comptroller.cli import attribution_commands
 from comptroller.cli.output import console, fail, money, print_json, table
+from comptroller.cli.params import parse_day, parse_pairs
+from comptroller.cli.pricing_commands import prices_app
 from comptroller.cli.progress import watch_query
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError
@@ -33,27 +35,9 @@ app.add_typer(export_app, name="export")
 app.add_typer(attribution_commands.rules_app, name="rules")
 app.add_typer(attribution_commands.owners_app, name="owners")
 app.add_typer(attribution_commands.allocations_app, name="allocations")
+app.add_typer(prices_app, name="prices")
 
 DateOpt = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
-
-
-def parse_day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param_hint=option) from None
-
-
-def parse_filters(values: list[str] | None) -> dict[str, str]:
-    filters = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{item!r} is not DIM=VALUE", param_hint="--filter")
-        filters[key] = value
-    return filters
 
 
 @app.command()
@@ -112,7 +96,7 @@ def spend_command(
         start=parse_day(from_, "--from"),
         end=parse_day(to, "--to"),
         cost=cost,
-        filters=parse_filters(filter_),
+        filters=parse_pairs(filter_, "--filter", "DIM=VALUE"),
         allocate=not no_allocation,
     )
     with Context() as ctx:

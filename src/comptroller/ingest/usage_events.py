@@ -7,10 +7,10 @@ each event; the day's FOCUS lines are then rebuilt from all of that day's events
 
 from __future__ import annotations
 
-import time
+import time as clock
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -140,23 +140,41 @@ def _fit(value: Decimal | None) -> Decimal | None:
 def ingest_usage_events(
     ledger: Ledger, table: pa.Table, pricer: Pricer, *, origin: str = "usage events"
 ) -> UsageDeliveryResult:
-    started = time.perf_counter()
+    return _store(ledger, conform(table, origin), pricer, replace=False)
+
+
+def reprice_usage_events(
+    ledger: Ledger, pricer: Pricer, *, start: date | None = None, end: date | None = None
+) -> UsageDeliveryResult:
+    """Price stored events again (after a contract override or a catalog update) and rebuild
+    their days' cost lines. Events keep their identity; only costs and price versions change."""
+    stored = ledger.usage_events()
+    if start:
+        stored = stored.filter(stored["timestamp"] >= datetime.combine(start, time()))
+    if end:
+        stored = stored.filter(stored["timestamp"] < datetime.combine(end + timedelta(days=1), time()))
+    unpriced = stored.drop(*(c for c in PRICED_COLUMNS if c in stored.columns))
+    return _store(ledger, conform(unpriced.to_pyarrow(), "stored usage events"), pricer, replace=True)
+
+
+def _store(ledger: Ledger, conformed: pa.Table, pricer: Pricer, *, replace: bool) -> UsageDeliveryResult:
+    """Price, store and roll up one batch of events in one transaction."""
+    started = clock.perf_counter()
     delivery_id = uuid.uuid4().hex
-    events = price_events(conform(table, origin), pricer, delivery_id)
+    events = price_events(conformed, pricer, delivery_id)
     days = sorted({ts.date() for ts in events["timestamp"].to_pylist()})
     with ledger.delivery(delivery_id) as writer:
-        new = writer.insert_usage_events(events)
+        stored = writer.insert_usage_events(events, replace=replace)
         if days:
             relation = writer.usage_events_on(days)
             columns = [c.name for c in COST_LINE_COLUMNS]
             writer.insert_cost_lines(rollup_select(relation, delivery_id), columns)
             writer.replace_scopes(ROLLUP_SCOPE)
-    unpriced = events["list_cost"].null_count
     return UsageDeliveryResult(
         delivery_id=delivery_id,
         received=events.num_rows,
-        new_events=new,
+        new_events=stored,
         days=tuple(days),
-        unpriced_events=unpriced,
-        seconds=time.perf_counter() - started,
+        unpriced_events=events["list_cost"].null_count,
+        seconds=clock.perf_counter() - started,
     )

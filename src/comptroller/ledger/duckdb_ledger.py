@@ -93,9 +93,13 @@ class _DuckDBDelivery(DeliveryWriter):
         ).fetchone()
         return int(row[0]) if row else 0
 
-    def insert_usage_events(self, arrow_table: Any) -> int:
+    def insert_usage_events(self, arrow_table: Any, *, replace: bool = False) -> int:
         self.con.register("_incoming_events", arrow_table)
         try:
+            if replace:
+                self.con.execute(
+                    f"DELETE FROM {quote(USAGE_EVENTS_TABLE)} WHERE event_id IN (SELECT event_id FROM _incoming_events)"
+                )
             cols = ", ".join(quote(c) for c in arrow_table.column_names)
             row = self.con.execute(
                 f"INSERT INTO {quote(USAGE_EVENTS_TABLE)} ({cols}) "

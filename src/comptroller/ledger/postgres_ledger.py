@@ -138,7 +138,7 @@ class _PostgresDelivery(DeliveryWriter):
                     copy.write_row(record)
         self._staging.execute("DELETE FROM _delivery")
 
-    def insert_usage_events(self, arrow_table: Any) -> int:
+    def insert_usage_events(self, arrow_table: Any, *, replace: bool = False) -> int:
         names = arrow_table.column_names
         cols = ", ".join(quote(c) for c in names)
         self.pg.execute(
@@ -148,6 +148,10 @@ class _PostgresDelivery(DeliveryWriter):
             for batch in arrow_table.to_batches(COPY_BATCH_ROWS):
                 for record in zip(*(col.to_pylist() for col in batch.columns), strict=True):
                     copy.write_row(record)
+        if replace:
+            self.pg.execute(
+                f"DELETE FROM {quote(USAGE_EVENTS_TABLE)} WHERE event_id IN (SELECT event_id FROM _incoming_events)"
+            )
         cur = self.pg.execute(
             f"INSERT INTO {quote(USAGE_EVENTS_TABLE)} ({cols}) SELECT DISTINCT ON (event_id) {cols} "
             f"FROM _incoming_events ORDER BY event_id ON CONFLICT (event_id) DO NOTHING"

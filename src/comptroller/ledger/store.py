@@ -112,8 +112,9 @@ class DeliveryWriter(ABC):
         """Delete older rows that share a scope with this delivery's rows; returns how many."""
 
     @abstractmethod
-    def insert_usage_events(self, arrow_table: Any) -> int:
-        """Insert events whose event_id is new; returns how many were new."""
+    def insert_usage_events(self, arrow_table: Any, *, replace: bool = False) -> int:
+        """Insert events whose event_id is new; returns how many were inserted. With ``replace``
+        the stored events of the same ids are replaced instead (re-pricing history)."""
 
     @abstractmethod
     def usage_events_on(self, days: list[date]) -> str:

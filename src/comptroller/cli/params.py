@@ -1,0 +1,26 @@
+"""Parsing command-line values that Typer cannot type by itself."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param_hint=option) from None
+
+
+def parse_pairs(values: list[str] | None, option: str, shape: str = "KEY=VALUE") -> dict[str, str]:
+    pairs = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r} is not {shape}", param_hint=option)
+        pairs[key] = value
+    return pairs
