@@ -55,6 +55,12 @@ class RuleError(ComptrollerError):
     code = "rule_error"
 
 
+class NotFoundError(ComptrollerError):
+    """A named thing (rule, allocation, ...) does not exist."""
+
+    code = "not_found"
+
+
 class QueryError(ComptrollerError):
     """A query asked for something the ledger does not have (unknown dimension, bad range)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from comptroller.attribution.specs import AllocationSpec, OwnerSpec, RuleSpec
-from comptroller.errors import RuleError
+from comptroller.errors import NotFoundError, RuleError
 from comptroller.reports.spend import SpendQuery, spend
 from comptroller.state.repository import (
     add_allocation,
@@ -91,5 +91,5 @@ def test_owners_and_allocations_round_trip_through_state(billing, state):
 
     remove_allocation(state, "platform")
     assert load_attribution(state).allocations == ()
-    with pytest.raises(RuleError):
+    with pytest.raises(NotFoundError):
         remove_allocation(state, "platform")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from comptroller.attribution.specs import OwnerSpec, RuleSpec
-from comptroller.errors import RuleError
+from comptroller.errors import NotFoundError
 from comptroller.ingest.focus_ingest import DeliveryResult, FileResult
 from comptroller.state.repository import (
     add_rule,
@@ -37,10 +37,10 @@ def test_rules_keep_dense_positions(state):
     assert {r.id for r in list_rules(state)} == {a.id, b.id, first.id}
 
 
-def test_editing_or_removing_a_missing_rule_is_a_rule_error(state):
-    with pytest.raises(RuleError, match="42"):
+def test_editing_or_removing_a_missing_rule_is_not_found(state):
+    with pytest.raises(NotFoundError, match="42"):
         update_rule(state, 42, rule("x"))
-    with pytest.raises(RuleError, match="42"):
+    with pytest.raises(NotFoundError, match="42"):
         remove_rule(state, 42)
 
 

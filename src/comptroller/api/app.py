@@ -15,7 +15,7 @@ from comptroller.attribution.conditions import compile_condition
 from comptroller.attribution.specs import RuleSpec
 from comptroller.config import Settings
 from comptroller.context import Context
-from comptroller.errors import ComptrollerError, QueryError
+from comptroller.errors import ComptrollerError, NotFoundError, QueryError
 from comptroller.reports.coverage import tag_coverage, unowned_spend
 from comptroller.reports.spend import SpendQuery, spend
 from comptroller.state import repository
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ComptrollerError)
     async def comptroller_error(_: Request, exc: ComptrollerError) -> JSONResponse:
-        status = 404 if "no rule with id" in exc.message else 400
+        status = 404 if isinstance(exc, NotFoundError) else 400
         return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=status)
 
     @app.get("/healthz")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 
 from comptroller.attribution.specs import AllocationSpec, Attribution, OwnerSpec, RuleSpec
-from comptroller.errors import RuleError
+from comptroller.errors import NotFoundError, RuleError
 from comptroller.ingest.focus_ingest import DeliveryResult
 from comptroller.pricing import ContractOverride
 from comptroller.state.db import StateDB
@@ -82,7 +82,7 @@ def update_rule(db: StateDB, rule_id: int, spec: RuleSpec) -> RuleSpec:
     with db.session() as s, s.begin():
         row = s.get(AttributionRule, rule_id)
         if row is None:
-            raise RuleError(f"no rule with id {rule_id}")
+            raise NotFoundError(f"no rule with id {rule_id}")
         row.dimension, row.value, row.condition = spec.dimension, spec.value, spec.condition
         row.override, row.description = spec.override, spec.description
         s.flush()
@@ -93,7 +93,7 @@ def remove_rule(db: StateDB, rule_id: int) -> None:
     with db.session() as s, s.begin():
         row = s.get(AttributionRule, rule_id)
         if row is None:
-            raise RuleError(f"no rule with id {rule_id}")
+            raise NotFoundError(f"no rule with id {rule_id}")
         s.delete(row)
         s.flush()
         for i, rest in enumerate(s.scalars(select(AttributionRule).order_by(AttributionRule.position)), 1):
@@ -135,7 +135,7 @@ def add_allocation(db: StateDB, spec: AllocationSpec) -> None:
 def remove_allocation(db: StateDB, name: str) -> None:
     with db.session() as s, s.begin():
         if not s.execute(delete(AllocationRule).where(AllocationRule.name == name)).rowcount:
-            raise RuleError(f"no allocation named {name!r}")
+            raise NotFoundError(f"no allocation named {name!r}")
 
 
 def load_overrides(db: StateDB) -> list[ContractOverride]:
