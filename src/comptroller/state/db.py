@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +33,17 @@ def migrate(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+@cache
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def at_head(engine: Engine) -> bool:
+    """One query; the API opens StateDB per request and must not run Alembic each time."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() == head_revision()
+
+
 class StateDB:
     """The state database: migrated on open, sessions on demand."""
 
@@ -37,8 +51,9 @@ class StateDB:
         self.url = normalise_url(url)
         if self.url.startswith("sqlite:///"):
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        migrate(self.url)
         self.engine: Engine = create_engine(self.url)
+        if not at_head(self.engine):
+            migrate(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
