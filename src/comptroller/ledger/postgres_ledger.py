@@ -67,8 +67,6 @@ class PostgresLedger(Ledger):
                     yield writer
             finally:
                 staging.close()
-        self._backend.disconnect()
-        self._backend = ibis.postgres.connect(**self._connect_args())
 
     def _connect_args(self) -> dict[str, Any]:
         parts = urlparse(self.url)
