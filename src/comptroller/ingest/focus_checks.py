@@ -13,6 +13,7 @@ import duckdb
 
 from comptroller.errors import Problem
 from comptroller.ingest.focus_mapping import FocusFile
+from comptroller.ingest.json_lookups import Lookups
 from comptroller.ledger.schema import FOCUS_COLUMNS, Kind
 from comptroller.ledger.sqltypes import DUCKDB_TYPES, quote
 
@@ -88,14 +89,15 @@ def failing_checks(con: duckdb.DuckDBPyConnection, relation: str) -> list[Check]
     return [c for c, n in zip(checks, row, strict=True) if n]
 
 
-def locate(file: FocusFile, checks: list[Check]) -> list[Problem]:
+def locate(file: FocusFile, checks: list[Check], lookups: Lookups) -> list[Problem]:
     """Name the rows of the source file that break the given checks (or fail to convert)."""
     con = diagnostic_connection()
     try:
         problems = locate_conversion_errors(con, file)
         if problems:
             return problems
-        relation = f"({file.select_sql('diagnostic', cast='TRY_CAST', row_numbers=True)})"
+        names = lookups.register(con, "_diagnostic")
+        relation = f"({file.select_sql('diagnostic', names, cast='TRY_CAST', row_numbers=True)})"
         for check in checks:
             rows = con.execute(
                 f"SELECT _row, CAST({quote(check.column)} AS VARCHAR) FROM {relation} "

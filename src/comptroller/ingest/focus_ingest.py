@@ -21,6 +21,8 @@ from comptroller.errors import IngestError, Problem
 from comptroller.ingest.files import describe, detect_format
 from comptroller.ingest.focus_checks import diagnostic_connection, failing_checks, locate
 from comptroller.ingest.focus_mapping import FocusFile
+from comptroller.ingest.focus_sources import FastPathUnavailable, PreparedFile, prepare
+from comptroller.ingest.json_lookups import Lookups
 from comptroller.ledger.store import Ledger
 
 SCOPE_COLUMNS: tuple[str, ...] = ("x_Source", "BillingAccountId", "BillingPeriodStart")
@@ -35,6 +37,8 @@ class FileResult:
     rows: int
     focus_version: str
     provider_columns: tuple[str, ...]
+    reader: str
+    """"arrow" (typed CSV fast path) or "duckdb"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,24 +78,10 @@ def ingest_focus(
 ) -> DeliveryResult:
     started = time.perf_counter()
     files = inspect_focus_files(paths, source)
-    delivery_id = uuid.uuid4().hex
-    results: list[FileResult] = []
-    with ledger.delivery(delivery_id) as writer:
-        writer.add_columns(sorted({c for f in files for c in f.extras.values()}))
-        for file in files:
-            progress = watch(writer.staging, file.path.name) if watch else nullcontext()
-            try:
-                with progress:
-                    rows = writer.insert_cost_lines(file.select_sql(delivery_id), file.ledger_columns())
-            except duckdb.Error as exc:
-                raise IngestError(
-                    locate(file, []) or [Problem(str(file.path), str(exc).splitlines()[0])]
-                ) from exc
-            results.append(FileResult(str(file.path), rows, file.version, tuple(file.extras.values())))
-        failing = failing_checks(writer.staging, writer.delivered_relation())
-        if failing:
-            raise IngestError([p for f in files for p in locate(f, failing)])
-        replaced = writer.replace_scopes(SCOPE_COLUMNS)
+    try:
+        delivery_id, results, replaced = _deliver(ledger, files, watch, fast=True)
+    except FastPathUnavailable:
+        delivery_id, results, replaced = _deliver(ledger, files, watch, fast=False)
     return DeliveryResult(
         delivery_id=delivery_id,
         source=source,
@@ -100,3 +90,41 @@ def ingest_focus(
         replaced_rows=replaced,
         seconds=time.perf_counter() - started,
     )
+
+
+def _deliver(
+    ledger: Ledger, files: list[FocusFile], watch: ProgressWatch | None, *, fast: bool
+) -> tuple[str, list[FileResult], int]:
+    """One transaction: insert every file, check, replace the scopes the delivery restates."""
+    delivery_id = uuid.uuid4().hex
+    results: list[FileResult] = []
+    prepared: list[PreparedFile] = []
+    with ledger.delivery(delivery_id) as writer:
+        writer.add_columns(sorted({c for f in files for c in f.extras.values()}))
+        for i, file in enumerate(files):
+            ready = prepare(file, writer.staging, fast=fast)
+            prepared.append(ready)
+            lookups = ready.lookups.register(writer.staging, f"_lookup_{delivery_id[:12]}_{i}")
+            select = file.select_sql(delivery_id, lookups, source=ready.source)
+            progress = watch(writer.staging, file.path.name) if watch else nullcontext()
+            try:
+                with progress:
+                    rows = writer.insert_cost_lines(select, file.ledger_columns())
+            except duckdb.Error as exc:
+                if ready.registered:
+                    raise FastPathUnavailable(str(exc)) from exc
+                problems = locate(file, [], ready.lookups)
+                raise IngestError(problems or [Problem(str(file.path), str(exc).splitlines()[0])]) from exc
+            finally:
+                for name in ready.registered:
+                    writer.staging.unregister(name)
+                Lookups.unregister(writer.staging, lookups)
+            reader = "arrow" if ready.registered else "duckdb"
+            results.append(
+                FileResult(str(file.path), rows, file.version, tuple(file.extras.values()), reader)
+            )
+        failing = failing_checks(writer.staging, writer.delivered_relation())
+        if failing:
+            raise IngestError([p for r in prepared for p in locate(r.file, failing, r.lookups)])
+        replaced = writer.replace_scopes(SCOPE_COLUMNS)
+    return delivery_id, results, replaced

@@ -1,7 +1,9 @@
 """Mapping any FOCUS 1.0–1.3 file onto the ledger's cost-line columns, as DuckDB SQL.
 
 The mapping is pure SQL so that DuckDB reads, casts and inserts in one parallel pass; Python only
-decides, once per file, which expression fills each column.
+decides, once per file, which expression fills each column. Business dimensions come from lookup
+functions over the file's distinct ``Tags`` and ``SkuPriceDetails`` values (``json_lookups``),
+so no JSON is parsed per row.
 """
 
 from __future__ import annotations
@@ -50,36 +52,12 @@ def provider_column_name(name: str) -> str:
     return f"x_Provider_{name.removeprefix('x_')}" if candidate.lower() in _OUR_NAMES_FOLDED else candidate
 
 
-def valid_json(sql: str) -> str:
-    """Invalid JSON reads as NULL here, so the row reaches the check that names it."""
-    return f"CASE WHEN json_valid({sql}) THEN {sql} END"
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """Something DuckDB can select from, and the DuckDB type of each of its columns."""
 
-
-SKU_DETAILS = valid_json('"SkuPriceDetails"')
-
-
-def tag_keys(dimension: str) -> tuple[str, ...]:
-    """Spellings of a dimension's tag key seen in real exports (AWS user: prefix, hyphens, case)."""
-    camel = "".join(p.capitalize() for p in dimension.split("_"))
-    variants = [
-        dimension,
-        dimension.replace("_", "-"),
-        camel,
-        camel[0].lower() + camel[1:],
-        dimension.upper(),
-    ]
-    variants += [f"user:{v}" for v in variants[:2]]
-    return tuple(dict.fromkeys(variants))
-
-
-def tag_expression(tags_sql: str, dimension: str) -> str:
-    document = valid_json(tags_sql)
-    parts = [f"json_extract_string({document}, {literal('$.' + _json_key(k))})" for k in tag_keys(dimension)]
-    return f"COALESCE({', '.join(parts)})"
-
-
-def _json_key(key: str) -> str:
-    return '"' + key.replace('"', '\\"') + '"'
+    sql: str
+    types: dict[str, str]
 
 
 @dataclass
@@ -112,9 +90,9 @@ class FocusFile:
             and not any(f in present for f in FALLBACKS.get(col.name, ()))
         ]
 
-    def cast_expression(self, col: Column, cast: str = "CAST") -> str:
-        """The expression that fills one ledger column from this file."""
-        types = self.source_types
+    def cast_expression(self, col: Column, cast: str = "CAST", types: dict[str, str] | None = None) -> str:
+        """The expression that fills one ledger column from this file (read as ``types``)."""
+        types = types if types is not None else self.source_types
         if col.name not in types:
             for fallback in FALLBACKS.get(col.name, ()):
                 if fallback in types:
@@ -129,18 +107,41 @@ class FocusFile:
         """1-based data row (the header is not a row); only meaningful on one thread for CSV."""
         return "file_row_number + 1" if self.fmt is FileFormat.PARQUET else "row_number() OVER ()"
 
-    def inner_select(self, cast: str = "CAST", row_numbers: bool = False) -> str:
-        exprs = [f"{self.cast_expression(c, cast)} AS {quote(c.name)}" for c in FOCUS_COLUMNS]
+    def relation(self, row_numbers: bool = False) -> Relation:
+        """The file as DuckDB reads it (CSV cells as text)."""
+        return Relation(self.reader(row_numbers), self.source_types)
+
+    def inner_select(
+        self, cast: str = "CAST", row_numbers: bool = False, source: Relation | None = None
+    ) -> str:
+        source = source or self.relation(row_numbers)
+        exprs = [f"{self.cast_expression(c, cast, source.types)} AS {quote(c.name)}" for c in FOCUS_COLUMNS]
         exprs += [f"CAST({quote(src)} AS VARCHAR) AS {quote(dst)}" for src, dst in self.extras.items()]
         if row_numbers:
             exprs.append(f"{self.row_number_sql()} AS _row")
-        return f"SELECT {', '.join(exprs)} FROM {self.reader(row_numbers)}"
+        return f"SELECT {', '.join(exprs)} FROM {source.sql}"
+
+    def distinct_json_sql(self, column: str, source: Relation | None = None) -> str:
+        """The distinct texts of a JSON column, as the ledger will store them."""
+        source = source or self.relation()
+        col = next(c for c in FOCUS_COLUMNS if c.name == column)
+        expression = self.cast_expression(col, "TRY_CAST", source.types)
+        return f"SELECT DISTINCT {expression} AS v FROM {source.sql} WHERE {expression} IS NOT NULL"
 
     def ledger_columns(self) -> list[str]:
         return [c.name for c in COST_LINE_COLUMNS] + list(self.extras.values())
 
-    def select_sql(self, delivery_id: str, cast: str = "CAST", row_numbers: bool = False) -> str:
-        """Rows of this file shaped as ledger cost lines (FOCUS columns, ours, then extras)."""
+    def select_sql(
+        self,
+        delivery_id: str,
+        lookups: tuple[str, str],
+        cast: str = "CAST",
+        row_numbers: bool = False,
+        source: Relation | None = None,
+    ) -> str:
+        """Rows of this file shaped as ledger cost lines (FOCUS columns, ours, then extras).
+
+        ``lookups`` names the tag and SKU lookup functions (``Lookups.register``)."""
         own = {
             "x_Source": literal(self.source),
             "x_DeliveryId": literal(delivery_id),
@@ -149,7 +150,7 @@ class FocusFile:
             "x_PriceVersion": "CAST(NULL AS VARCHAR)",
             "x_PricingFlag": "CAST(NULL AS VARCHAR)",
             "x_ConsumedTokens": _tokens_expression(),
-            "x_TokenKind": f"json_extract_string({SKU_DETAILS}, '$.x_TokenKind')",
+            "x_TokenKind": "_sku.token_kind",
         }
         for dim in BUSINESS_DIMENSIONS:
             own[dimension_column(dim)] = dimension_expression(dim)
@@ -158,7 +159,12 @@ class FocusFile:
         exprs += [quote(dst) for dst in self.extras.values()]
         if row_numbers:
             exprs.append("_row")
-        return f"SELECT {', '.join(exprs)} FROM ({self.inner_select(cast, row_numbers)}) AS f"
+        tags, skus = lookups
+        looked_up = (
+            f'SELECT *, {tags}("Tags") AS _tag, {skus}("SkuPriceDetails") AS _sku '
+            f"FROM ({self.inner_select(cast, row_numbers, source)}) AS i"
+        )
+        return f"SELECT {', '.join(exprs)} FROM ({looked_up}) AS f"
 
 
 def convert(source: str, source_type: str, kind: Kind, cast: str = "CAST") -> str:
@@ -180,16 +186,16 @@ def _tokens_expression() -> str:
     return 'CASE WHEN "ConsumedUnit" ILIKE \'%token%\' THEN TRY_CAST("ConsumedQuantity" AS BIGINT) END'
 
 
+SKU_MODEL = "_sku.model"
+
+
 def dimension_expression(dimension: str) -> str:
     """A dimension's own value on an ingested line: its tag, or what FOCUS columns imply."""
-    tagged = tag_expression('"Tags"', dimension)
+    tagged = f"_tag.{dimension}"
     if dimension == "model":
-        return f"COALESCE(json_extract_string({SKU_DETAILS}, '$.ModelId'), {tagged})"
+        return f"COALESCE({SKU_MODEL}, {tagged})"
     if dimension == "vendor":
-        return (
-            f"COALESCE({tagged}, json_extract_string({SKU_DETAILS}, '$.ModelDeveloper'), "
-            '"PublisherName", "ProviderName")'
-        )
+        return f'COALESCE({tagged}, _sku.developer, "PublisherName", "ProviderName")'
     if dimension == "cost_layer":
         return f"COALESCE({tagged}, {COST_LAYER_SQL})"
     return tagged
@@ -199,7 +205,7 @@ def dimension_expression(dimension: str) -> str:
 COST_LAYER_SQL = f"""CASE
     WHEN "PricingUnit" ILIKE '%seat%' OR "PricingUnit" ILIKE '%user%' OR "PricingUnit" ILIKE '%licen%'
       OR "ConsumedUnit" ILIKE '%seat%' THEN 'saas_seats'
-    WHEN json_extract_string({SKU_DETAILS}, '$.ModelId') IS NOT NULL
+    WHEN {SKU_MODEL} IS NOT NULL
       OR "PricingUnit" ILIKE '%token%' OR "ConsumedUnit" ILIKE '%token%' THEN 'model_api'
     WHEN "ServiceCategory" IN ('Compute', 'Storage', 'Networking', 'Databases') THEN 'infrastructure'
     WHEN "ServiceSubcategory" = 'Machine Learning' THEN 'infrastructure'

@@ -1,0 +1,71 @@
+"""How each FOCUS file is read for insertion: the relation to select from and its lookups.
+
+Parquet is read by DuckDB itself (typed, parallel). CSV goes through Arrow's typed reader when the
+file allows it, and through DuckDB's all-text reader otherwise; see ``arrow_csv`` for why.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from comptroller.errors import IngestError, Problem
+from comptroller.ingest import arrow_csv
+from comptroller.ingest.files import FileFormat
+from comptroller.ingest.focus_mapping import FocusFile, Relation
+from comptroller.ingest.json_lookups import Lookups
+
+JSON_DIMENSION_SOURCES = ("Tags", "SkuPriceDetails")
+
+
+class FastPathUnavailable(Exception):
+    """The Arrow CSV reader refused the file; the delivery is retried on the DuckDB reader."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedFile:
+    file: FocusFile
+    source: Relation
+    lookups: Lookups
+    registered: tuple[str, ...] = ()
+
+
+def prepare(file: FocusFile, con: duckdb.DuckDBPyConnection, *, fast: bool) -> PreparedFile:
+    if fast and file.fmt is FileFormat.CSV:
+        return _prepare_arrow_csv(file, con)
+    seen: dict[str, set[str]] = {}
+    for column in JSON_DIMENSION_SOURCES:
+        if column not in file.source_types:
+            seen[column] = set()
+            continue
+        try:
+            rows = con.execute(file.distinct_json_sql(column)).fetchall()
+        except duckdb.Error as exc:
+            raise IngestError(
+                [Problem(str(file.path), str(exc).strip().splitlines()[0], column=column)]
+            ) from exc
+        seen[column] = {r[0] for r in rows}
+    return PreparedFile(file, file.relation(), Lookups.build(seen["Tags"], seen["SkuPriceDetails"]))
+
+
+def _prepare_arrow_csv(file: FocusFile, con: duckdb.DuckDBPyConnection) -> PreparedFile:
+    names = [n for n, _ in file.source_columns]
+    try:
+        seen = arrow_csv.distinct_strings(file.path, names, list(JSON_DIMENSION_SOURCES))
+        reader = arrow_csv.open_csv(file.path, names)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise FastPathUnavailable(str(exc)) from exc
+    if reader.schema.names != names:
+        raise FastPathUnavailable("Arrow and DuckDB read different columns")
+    name = f"_source_{uuid.uuid4().hex[:12]}"
+    con.register(name, reader)
+    stored = {c: {v.strip() for v in values if v.strip()} for c, values in seen.items()}
+    return PreparedFile(
+        file,
+        Relation(name, dict(arrow_csv.duckdb_types(reader.schema))),
+        Lookups.build(stored["Tags"], stored["SkuPriceDetails"]),
+        (name,),
+    )
