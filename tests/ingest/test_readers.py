@@ -1,4 +1,4 @@
-"""CSV takes Arrow's typed reader when it can and DuckDB's otherwise; the ledger is the same."""
+"""CSV on Arrow's typed reader (opt-in) or DuckDB's; either way the ledger is the same."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def stored(ledger) -> list[tuple]:
 
 
 @pytest.mark.parametrize("name", ["export.csv", "export.csv.gz"])
-def test_clean_csv_takes_the_arrow_reader(ledger, tmp_path, name):
-    result = ingest_focus(ledger, [write_focus(tmp_path / name, rows())])
+def test_clean_csv_takes_the_arrow_reader_when_asked(ledger, tmp_path, name):
+    result = ingest_focus(ledger, [write_focus(tmp_path / name, rows())], csv_reader="arrow")
     assert [f.reader for f in result.files] == ["arrow"]
     teams = ledger.execute(
         'SELECT "x_Team", "x_Product", "x_Model", "x_Vendor" FROM cost_lines ORDER BY "BilledCost"'
@@ -44,9 +44,13 @@ def test_clean_csv_takes_the_arrow_reader(ledger, tmp_path, name):
     ]
 
 
+def test_csv_reads_with_duckdb_by_default(ledger, tmp_path):
+    assert ingest_focus(ledger, [write_focus(tmp_path / "a.csv", rows())]).files[0].reader == "duckdb"
+
+
 def test_naive_timestamps_fall_back_to_duckdb(ledger, tmp_path):
     path = write_focus(tmp_path / "naive.csv", rows(start="2025-01-10 00:00:00"))
-    result = ingest_focus(ledger, [path])
+    result = ingest_focus(ledger, [path], csv_reader="arrow")
     assert [f.reader for f in result.files] == ["duckdb"]
     assert ledger.execute("SELECT count(*) FROM cost_lines")[0][0] == 3
 
@@ -58,6 +62,6 @@ def test_both_readers_store_identical_rows(tmp_path):
         open_ledger(f"duckdb:///{tmp_path / 'one.duckdb'}") as one,
         open_ledger(f"duckdb:///{tmp_path / 'two.duckdb'}") as two,
     ):
-        assert ingest_focus(one, [csv]).files[0].reader == "arrow"
+        assert ingest_focus(one, [csv], csv_reader="arrow").files[0].reader == "arrow"
         assert ingest_focus(two, [parquet]).files[0].reader == "duckdb"
         assert stored(one) == stored(two)

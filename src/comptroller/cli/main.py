@@ -44,6 +44,9 @@ DateOpt = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files to ingest; format and source auto-detected.")],
     source: Annotated[str | None, typer.Option(help=f"Force the source: {', '.join(SOURCES)}.")] = None,
+    csv_reader: Annotated[
+        str, typer.Option(help="duckdb (lean memory) or arrow (faster, about twice the memory) for CSV.")
+    ] = "duckdb",
 ) -> None:
     """Ingest cost and usage files atomically: all of a source's files or none."""
     with Context() as ctx:
@@ -54,7 +57,9 @@ def ingest(
         for kind, files in groups.items():
             try:
                 if kind == "focus":
-                    result = ingest_focus(ctx.ledger, files, watch=watch_query)
+                    if csv_reader not in ("duckdb", "arrow"):
+                        raise typer.BadParameter("choose duckdb or arrow", param_hint="--csv-reader")
+                    result = ingest_focus(ctx.ledger, files, watch=watch_query, csv_reader=csv_reader)  # type: ignore[arg-type]
                     record_delivery(ctx.state, result)
                     console.print(
                         f"[green]ingested[/] {result.rows:,} cost lines from {len(files)} file(s) "
