@@ -34,12 +34,30 @@ class PreparedFile:
 
 
 def prepare(file: FocusFile, con: duckdb.DuckDBPyConnection, *, fast: bool) -> PreparedFile:
+    seen = distinct_json_values(file, con)
+    lookups = Lookups.build(seen["Tags"], seen["SkuPriceDetails"])
     if fast and file.fmt is FileFormat.CSV:
-        return _prepare_arrow_csv(file, con)
-    seen: dict[str, set[str]] = {}
+        return _arrow_csv_source(file, con, lookups)
+    return PreparedFile(file, file.relation(), lookups)
+
+
+def distinct_json_values(file: FocusFile, con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """The distinct texts of Tags and SkuPriceDetails, as the ledger will store them.
+
+    For CSV one Arrow pass over just those columns beats DuckDB, which would parse every
+    column of the file once per query."""
+    if file.fmt is FileFormat.CSV:
+        names = [n for n, _ in file.source_columns]
+        try:
+            seen = arrow_csv.distinct_strings(file.path, names, list(JSON_DIMENSION_SOURCES))
+        except pa.ArrowException:
+            pass
+        else:
+            return {c: {v.strip() for v in values if v.strip()} for c, values in seen.items()}
+    result: dict[str, set[str]] = {}
     for column in JSON_DIMENSION_SOURCES:
         if column not in file.source_types:
-            seen[column] = set()
+            result[column] = set()
             continue
         try:
             rows = con.execute(file.distinct_json_sql(column)).fetchall()
@@ -47,25 +65,18 @@ def prepare(file: FocusFile, con: duckdb.DuckDBPyConnection, *, fast: bool) -> P
             raise IngestError(
                 [Problem(str(file.path), str(exc).strip().splitlines()[0], column=column)]
             ) from exc
-        seen[column] = {r[0] for r in rows}
-    return PreparedFile(file, file.relation(), Lookups.build(seen["Tags"], seen["SkuPriceDetails"]))
+        result[column] = {r[0] for r in rows}
+    return result
 
 
-def _prepare_arrow_csv(file: FocusFile, con: duckdb.DuckDBPyConnection) -> PreparedFile:
+def _arrow_csv_source(file: FocusFile, con: duckdb.DuckDBPyConnection, lookups: Lookups) -> PreparedFile:
     names = [n for n, _ in file.source_columns]
     try:
-        seen = arrow_csv.distinct_strings(file.path, names, list(JSON_DIMENSION_SOURCES))
         reader = arrow_csv.open_csv(file.path, names)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+    except pa.ArrowException as exc:
         raise FastPathUnavailable(str(exc)) from exc
     if reader.schema.names != names:
         raise FastPathUnavailable("Arrow and DuckDB read different columns")
     name = f"_source_{uuid.uuid4().hex[:12]}"
     con.register(name, reader)
-    stored = {c: {v.strip() for v in values if v.strip()} for c, values in seen.items()}
-    return PreparedFile(
-        file,
-        Relation(name, dict(arrow_csv.duckdb_types(reader.schema))),
-        Lookups.build(stored["Tags"], stored["SkuPriceDetails"]),
-        (name,),
-    )
+    return PreparedFile(file, Relation(name, dict(arrow_csv.duckdb_types(reader.schema))), lookups, (name,))
