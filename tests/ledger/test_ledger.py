@@ -8,6 +8,7 @@ import pytest
 
 from comptroller.errors import ConfigError
 from comptroller.ingest.focus_ingest import ingest_focus, inspect_focus_files
+from comptroller.ingest.json_lookups import Lookups
 from comptroller.ledger.schema import COST_LINE_COLUMNS, FOCUS_COLUMNS, USAGE_EVENT_COLUMNS
 from comptroller.ledger.store import open_ledger
 from tests.focus_fixtures import ledger_totals, write_focus
@@ -32,11 +33,16 @@ def test_reopening_keeps_rows_and_schema(ledger_url, tmp_path):
         assert second.cost_lines().count().execute() == 1
 
 
+NO_LOOKUPS = Lookups.build([], [])
+"""These rows carry no Tags or SkuPriceDetails; the writer, not the mapping, is under test."""
+
+
 def test_a_delivery_that_raises_writes_nothing(ledger, tmp_path):
     (focus,) = inspect_focus_files([write_focus(tmp_path / "a.csv", [{"cost": "5"}, {"cost": "6"}])])
     with pytest.raises(RuntimeError, match="stop"), ledger.delivery("d-1") as writer:
         writer.add_columns(["x_Halfway"])
-        assert writer.insert_cost_lines(focus.select_sql("d-1"), focus.ledger_columns()) == 2
+        select = focus.select_sql("d-1", NO_LOOKUPS.register(writer.staging, "_raises"))
+        assert writer.insert_cost_lines(select, focus.ledger_columns()) == 2
         raise RuntimeError("stop")
     assert ledger_totals(ledger) == (0, Decimal(0), Decimal(0))
     assert "x_Halfway" not in ledger.columns()
@@ -45,7 +51,8 @@ def test_a_delivery_that_raises_writes_nothing(ledger, tmp_path):
 def test_a_clean_delivery_commits(ledger, tmp_path):
     (focus,) = inspect_focus_files([write_focus(tmp_path / "a.csv", [{"cost": "5"}, {"cost": "6"}])])
     with ledger.delivery("d-1") as writer:
-        writer.insert_cost_lines(focus.select_sql("d-1"), focus.ledger_columns())
+        select = focus.select_sql("d-1", NO_LOOKUPS.register(writer.staging, "_commits"))
+        writer.insert_cost_lines(select, focus.ledger_columns())
     assert ledger_totals(ledger) == (2, Decimal(11), Decimal(11))
     assert ledger.execute('SELECT DISTINCT "x_DeliveryId", "x_Source" FROM cost_lines') == [("d-1", "focus")]
 

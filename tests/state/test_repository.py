@@ -58,7 +58,7 @@ def test_deliveries_and_rejections_are_recorded(state):
     result = DeliveryResult(
         delivery_id="a" * 32,
         source="focus",
-        files=(FileResult("/data/jan.csv", 3, "1.2", ("x_ResourceGroup",)),),
+        files=(FileResult("/data/jan.csv", 3, "1.2", ("x_ResourceGroup",), "arrow"),),
         rows=3,
         replaced_rows=2,
         seconds=0.5,
@@ -70,7 +70,7 @@ def test_deliveries_and_rejections_are_recorded(state):
     assert set(recorded) == {"a" * 32, "b" * 32}
     ok, bad = recorded["a" * 32], recorded["b" * 32]
     assert (ok.status, ok.rows, ok.replaced_rows, ok.seconds) == ("committed", 3, 2, 0.5)
-    assert ok.files == [{"path": "/data/jan.csv", "rows": 3, "focus_version": "1.2"}]
+    assert ok.files == [{"path": "/data/jan.csv", "rows": 3, "focus_version": "1.2", "reader": "arrow"}]
     assert (bad.status, bad.message, bad.files) == (
         "rejected",
         "row 3: bad decimal",

@@ -179,7 +179,8 @@ def record_delivery(db: StateDB, result: DeliveryResult) -> None:
                 id=result.delivery_id,
                 source=result.source,
                 files=[
-                    {"path": f.path, "rows": f.rows, "focus_version": f.focus_version} for f in result.files
+                    {"path": f.path, "rows": f.rows, "focus_version": f.focus_version, "reader": f.reader}
+                    for f in result.files
                 ],
                 rows=result.rows,
                 replaced_rows=result.replaced_rows,
