@@ -5,21 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from comptroller.cli.main import app
 from tests.export.test_focus_export import focus_csv
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPTROLLER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("COMPTROLLER_LEDGER_URL", raising=False)
-    monkeypatch.delenv("COMPTROLLER_STATE_URL", raising=False)
-    return tmp_path
 
 
 def run(*args: str):

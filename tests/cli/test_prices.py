@@ -17,14 +17,6 @@ from comptroller.context import Context
 runner = CliRunner()
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPTROLLER_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("COMPTROLLER_LEDGER_URL", raising=False)
-    monkeypatch.delenv("COMPTROLLER_STATE_URL", raising=False)
-    return tmp_path
-
-
 def write_events(path):
     calls = [
         {
