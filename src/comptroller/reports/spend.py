@@ -77,8 +77,9 @@ def spend(ledger: Ledger, attribution: Attribution, query: SpendQuery) -> SpendR
     if query.start and query.end and query.start > query.end:
         raise QueryError(f"the period is empty: {query.start} is after {query.end}")
     amount = cost_column(query.cost)
-    by = check_dimensions(query.by, ledger.columns())
-    check_dimensions(query.filters, ledger.columns())
+    columns = ledger.columns()
+    by = check_dimensions(query.by, columns)
+    check_dimensions(query.filters, columns)
     table = attributed_lines(ledger, attribution, by, query, [amount])
     keys = {name: dimension_expression(table, name) for name in by}
     grouped = table.group_by(currency=table["BillingCurrency"], **keys).aggregate(cost=table[amount].sum())
