@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOME_DIR ?= .comptroller
 PORT ?= 8080
 
-.PHONY: run test install dev lint fmt bench clean
+.PHONY: run test install dev lint fmt bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ lint: dev
 fmt: dev
 	$(BIN)/ruff format src tests $(wildcard bench)
 	$(BIN)/ruff check --fix src tests $(wildcard bench)
+
+docs: dev
+	$(BIN)/python -m typer comptroller.cli.main utils docs --name comptroller --output docs/cli.md
 
 bench: dev
 	$(BIN)/python bench/ingest.py

@@ -84,6 +84,7 @@ def set_owner(
     assignment: Annotated[str, typer.Argument(help="DIMENSION=VALUE, e.g. team=search")],
     owner: Annotated[str, typer.Argument(help="Who is accountable, e.g. an email address.")],
 ) -> None:
+    """Make someone accountable for all spend carrying a dimension value."""
     dimension, sep, value = assignment.partition("=")
     if not sep:
         raise fail(RuleError(f"{assignment!r} is not DIMENSION=VALUE"))
@@ -98,6 +99,7 @@ def set_owner(
 
 @owners_app.command("list")
 def list_owners() -> None:
+    """Owner assignments."""
     with Context() as ctx:
         owners = ctx.attribution().owners
     table("owners", ["dimension", "value", "owner"], [[o.dimension, o.value, o.owner] for o in owners])
@@ -119,6 +121,7 @@ def add_allocation(
         str | None, typer.Option(help="Numeric ledger column to weigh by (proportional).")
     ] = None,
 ) -> None:
+    """Split shared cost lines across a dimension's values; applied at query time."""
     try:
         spec = AllocationSpec(
             name=name,
@@ -142,6 +145,7 @@ def add_allocation(
 
 @allocations_app.command("list")
 def list_allocations() -> None:
+    """Allocations in the order they apply."""
     with Context() as ctx:
         specs = ctx.attribution().allocations
     table(
@@ -156,6 +160,7 @@ def list_allocations() -> None:
 
 @allocations_app.command("remove")
 def remove_allocation(name: str) -> None:
+    """Remove an allocation by name; shared lines show unsplit again."""
     with Context() as ctx:
         try:
             repository.remove_allocation(ctx.state, name)
