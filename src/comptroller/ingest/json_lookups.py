@@ -70,6 +70,10 @@ def first_present(document: dict[str, Any], keys: tuple[str, ...]) -> str | None
     return None
 
 
+Reader = Callable[[dict[str, Any]], str | None]
+"""Reads one value out of a parsed JSON object."""
+
+
 @dataclass(frozen=True, slots=True)
 class Lookup:
     """Distinct JSON texts and, for each, the struct of values read from it."""
@@ -78,7 +82,7 @@ class Lookup:
     values: pa.StructArray
 
     @classmethod
-    def build(cls, texts: Iterable[str], fields: dict[str, Callable[[dict[str, Any]], str | None]]) -> Lookup:
+    def build(cls, texts: Iterable[str], fields: dict[str, Reader]) -> Lookup:
         distinct = sorted(set(texts))
         documents = [json_object(t) or {} for t in distinct]
         arrays = [pa.array([read(d) for d in documents], pa.string()) for read in fields.values()]
@@ -92,19 +96,15 @@ class Lookup:
 
     def register(self, con: duckdb.DuckDBPyConnection, name: str) -> str:
         text = duckdb.sqltype("VARCHAR")
-        struct = duckdb.struct_type(dict.fromkeys(_names(self.values), text))
+        struct = duckdb.struct_type(dict.fromkeys((f.name for f in self.values.type), text))
         con.create_function(name, self, [text], struct, type="arrow")
         return name
 
 
-def _names(values: pa.StructArray) -> list[str]:
-    return [values.type.field(i).name for i in range(values.type.num_fields)]
-
-
-TAG_FIELDS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+TAG_FIELDS: dict[str, Reader] = {
     dimension: (lambda d, keys=keys: first_present(d, keys)) for dimension, keys in TAG_KEYS.items()
 }
-SKU_READERS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+SKU_READERS: dict[str, Reader] = {
     name: (lambda d, key=key: as_text(d.get(key))) for key, name in SKU_FIELDS.items()
 }
 
