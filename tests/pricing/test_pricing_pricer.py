@@ -154,3 +154,15 @@ def test_price_many_matches_pricing_one_by_one(pricer: Pricer):
     many = pricer.price_many(rows)
     assert many == [pricer.price(*row) for row in rows]
     assert len({r.list_cost for r in many}) == len(rows)  # the rows really differ
+
+
+def test_aggregated_requests_choose_the_long_context_tier_per_request():
+    """An hourly bucket of three 100k-token prompts is three short prompts, not one long one."""
+    pricer = Pricer()
+    at = datetime(2025, 11, 1)
+    one = pricer.price("anthropic", "claude-sonnet-4-5", TokenUsage(uncached_input=100_000, output=1_000), at)
+    bucket = TokenUsage(uncached_input=300_000, output=3_000)
+    as_three = pricer.price("anthropic", "claude-sonnet-4-5", bucket, at, requests=3)
+    as_one = pricer.price("anthropic", "claude-sonnet-4-5", bucket, at)
+    assert one.list_cost is not None and as_three.list_cost == 3 * one.list_cost
+    assert as_one.list_cost is not None and as_one.list_cost > as_three.list_cost

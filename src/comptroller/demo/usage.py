@@ -328,6 +328,7 @@ def generate_usage(rng: np.random.Generator, period: Period, scale: float, tag: 
     digest = hashlib.sha256(tag.encode()).hexdigest()[:8]
     merged = {k: v[order] for k, v in merged.items()}
     merged["event_id"] = _obj([f"evt_{digest}_{i:07d}" for i in range(order.size)])
+    merged["requests"] = np.ones(order.size, np.int64)  # every demo event is one call
     return _to_table(merged)
 
 

@@ -16,7 +16,7 @@ from comptroller.ledger.schema import (
     USAGE_EVENT_COLUMNS,
     USAGE_EVENTS_TABLE,
 )
-from comptroller.ledger.sqltypes import DUCKDB_TYPES, create_table_sql, literal, quote
+from comptroller.ledger.sqltypes import DUCKDB_TYPES, ensure_table_sql, literal, quote
 from comptroller.ledger.store import DeliveryWriter, Ledger, retry_while_locked, transaction
 
 
@@ -33,8 +33,18 @@ class DuckDBLedger(Ledger):
         self.path = path
         self.con = connect_duckdb(path, read_only and path != ":memory:")
         if not read_only:
-            self.con.execute(create_table_sql(COST_LINES_TABLE, COST_LINE_COLUMNS, DUCKDB_TYPES))
-            self.con.execute(create_table_sql(USAGE_EVENTS_TABLE, USAGE_EVENT_COLUMNS, DUCKDB_TYPES))
+            for table, columns in (
+                (COST_LINES_TABLE, COST_LINE_COLUMNS),
+                (USAGE_EVENTS_TABLE, USAGE_EVENT_COLUMNS),
+            ):
+                existing = {
+                    r[0]
+                    for r in self.con.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+                    ).fetchall()
+                }
+                for statement in ensure_table_sql(table, columns, DUCKDB_TYPES, existing):
+                    self.con.execute(statement)
         self._backend = ibis.duckdb.from_connection(self.con)
 
     @property

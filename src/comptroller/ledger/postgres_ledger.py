@@ -24,7 +24,13 @@ from comptroller.ledger.schema import (
     USAGE_EVENT_COLUMNS,
     USAGE_EVENTS_TABLE,
 )
-from comptroller.ledger.sqltypes import DUCKDB_TYPES, POSTGRES_TYPES, create_table_sql, quote
+from comptroller.ledger.sqltypes import (
+    DUCKDB_TYPES,
+    POSTGRES_TYPES,
+    create_table_sql,
+    ensure_table_sql,
+    quote,
+)
 from comptroller.ledger.store import DeliveryWriter, Ledger, transaction
 
 COPY_BATCH_ROWS = 50_000
@@ -36,8 +42,20 @@ class PostgresLedger(Ledger):
     def __init__(self, url: str) -> None:
         self.url = url
         self.con = psycopg.connect(url, autocommit=True)
-        self.con.execute(create_table_sql(COST_LINES_TABLE, COST_LINE_COLUMNS, POSTGRES_TYPES))
-        self.con.execute(create_table_sql(USAGE_EVENTS_TABLE, USAGE_EVENT_COLUMNS, POSTGRES_TYPES))
+        for table, columns in (
+            (COST_LINES_TABLE, COST_LINE_COLUMNS),
+            (USAGE_EVENTS_TABLE, USAGE_EVENT_COLUMNS),
+        ):
+            existing = {
+                r[0]
+                for r in self.con.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = %s AND table_schema = current_schema()",
+                    [table],
+                ).fetchall()
+            }
+            for statement in ensure_table_sql(table, columns, POSTGRES_TYPES, existing):
+                self.con.execute(statement)
         self.con.execute(
             f"CREATE UNIQUE INDEX IF NOT EXISTS usage_events_event_id ON {quote(USAGE_EVENTS_TABLE)} (event_id)"
         )

@@ -213,6 +213,7 @@ USAGE_EVENT_COLUMNS: tuple[Column, ...] = (
     _custom("error_type", S),
     _custom("retries", Kind.INTEGER, nullable=False),
     _custom("tool_calls", Kind.INTEGER, nullable=False),
+    _custom("requests", Kind.INTEGER, nullable=False),
     _custom("service_tier", S),
     _custom("route", S),
     _custom("cache_hit", Kind.BOOLEAN),

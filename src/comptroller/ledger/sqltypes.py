@@ -41,3 +41,20 @@ def literal(value: str) -> str:
 def create_table_sql(table: str, columns: tuple[Column, ...], types: dict[Kind, str]) -> str:
     body = ",\n  ".join(f"{quote(c.name)} {types[c.kind]}" for c in columns)
     return f"CREATE TABLE IF NOT EXISTS {quote(table)} (\n  {body}\n)"
+
+
+def ensure_table_sql(
+    table: str, columns: tuple[Column, ...], types: dict[Kind, str], existing: set[str]
+) -> list[str]:
+    """Statements that create ``table``, or add the columns a ledger made by an older version lacks.
+
+    The ledger's schema only ever grows by nullable columns, so adding them is the whole migration.
+    """
+    if not existing:
+        return [create_table_sql(table, columns, types)]
+    folded = {name.lower() for name in existing}
+    return [
+        f"ALTER TABLE {quote(table)} ADD COLUMN {quote(c.name)} {types[c.kind]}"
+        for c in columns
+        if c.name.lower() not in folded
+    ]

@@ -105,8 +105,10 @@ class Pricer:
         usage: TokenUsage,
         at: datetime,
         service_tier: str | None = None,
+        requests: int = 1,
     ) -> PricedUsage:
-        """Price one call made at ``at`` (naive means UTC) on ``service_tier`` (None = standard).
+        """Price one call made at ``at`` (naive means UTC) on ``service_tier`` (None = standard),
+        or ``requests`` calls whose usage is summed in ``usage``.
 
         ``provider`` may be empty when ``model`` carries a ``provider/`` prefix or is unambiguous.
         """
@@ -115,7 +117,7 @@ class Pricer:
         if isinstance(card, str):
             return PricedUsage(provider, model, None, (), None, None, catalog.version, card)
         override = self._override_for(provider, model, card, at)
-        charges, missing = _charges(card, usage, override)
+        charges, missing = _charges(card, usage, override, requests)
         version = catalog.version if override is None else f"{catalog.version}+override:{override.id}"
         if missing is not None:
             list_cost = contracted_cost = None
@@ -159,10 +161,13 @@ class Pricer:
 
 
 def _charges(
-    card: RateCard, usage: TokenUsage, override: ContractOverride | None
+    card: RateCard, usage: TokenUsage, override: ContractOverride | None, requests: int = 1
 ) -> tuple[tuple[TokenCharge, ...], TokenKind | None]:
-    """Charges for every kind with tokens, and the first kind the catalog cannot price."""
-    total_input = usage.total_input  # long-context tiers are chosen on the whole prompt
+    """Charges for every kind with tokens, and the first kind the catalog cannot price.
+
+    Long-context tiers are chosen on one request's whole prompt; for usage aggregated over
+    ``requests`` calls (a provider's hourly bucket) that is the average prompt."""
+    total_input = usage.total_input // max(requests, 1)
     charges: list[TokenCharge] = []
     missing: TokenKind | None = None
     for kind, tokens in usage.items():
