@@ -105,3 +105,12 @@ def state(state_url) -> Iterator[StateDB]:
         yield db
     finally:
         db.close()
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An embedded Comptroller home of its own, for tests that drive the CLI or the app."""
+    monkeypatch.setenv("COMPTROLLER_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("COMPTROLLER_LEDGER_URL", raising=False)
+    monkeypatch.delenv("COMPTROLLER_STATE_URL", raising=False)
+    return tmp_path

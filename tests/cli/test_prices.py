@@ -41,7 +41,7 @@ def costs(cost: str, **filters: str) -> float:
 
 def test_ingested_usage_file_is_priced_at_list(home):
     result = runner.invoke(app, ["ingest", str(write_events(home / "calls.parquet"))], catch_exceptions=False)
-    assert result.exit_code == 0 and "3 new of 3" in result.stdout
+    assert result.exit_code == 0 and "stored 3 of 3" in result.stdout
     assert costs("contracted") == pytest.approx(costs("list"))
     assert costs("list", model="gpt-4o") == pytest.approx(2 * (2.5 + 1.0))
 

@@ -18,7 +18,7 @@ from comptroller.context import Context
 from comptroller.errors import ComptrollerError
 from comptroller.export.focus_export import export_focus
 from comptroller.ingest.focus_ingest import ingest_focus
-from comptroller.ingest.sources import SOURCES, group_by_source, read_usage_file
+from comptroller.ingest.sources import SOURCES, group_by_source, read_usage_export
 from comptroller.ingest.usage_events import ingest_usage_events
 from comptroller.reports.coverage import tag_coverage, unowned_spend
 from comptroller.reports.spend import SpendQuery, spend
@@ -70,10 +70,14 @@ def ingest(
                     pricer = ctx.pricer()
                     for path in files:
                         usage = ingest_usage_events(
-                            ctx.ledger, read_usage_file(path), pricer, origin=str(path)
+                            ctx.ledger,
+                            read_usage_export(path, kind),
+                            pricer,
+                            origin=str(path),
+                            replace=SOURCES[kind].restates,
                         )
                         console.print(
-                            f"[green]ingested[/] {usage.new_events:,} new of {usage.received:,} usage events "
+                            f"[green]stored[/] {usage.new_events:,} of {usage.received:,} usage events "
                             f"from {path.name} ({usage.unpriced_events:,} unpriced, flagged)"
                         )
             except ComptrollerError as exc:

@@ -1,17 +1,24 @@
-"""Which connector reads a file: told by ``--source`` or recognised from the file's columns."""
+"""Which connector reads a file: told by ``--source`` or recognised from the file's columns.
+
+Provider usage exports are JSON pages whose top-level columns (``data``, ``has_more``) say nothing
+about the provider, so those sources are recognised by the fields of the first result instead.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import pyarrow as pa
 
 from comptroller.errors import IngestError, Problem
+from comptroller.ingest.anthropic_usage import read_anthropic_usage
 from comptroller.ingest.files import FileFormat, describe, detect_format
 from comptroller.ingest.focus_checks import diagnostic_connection
+from comptroller.ingest.openai_usage import first_result_keys, read_openai_usage
 from comptroller.ledger.sqltypes import literal
 
 
@@ -20,6 +27,11 @@ class SourceKind:
     name: str
     description: str
     recognises: Callable[[set[str]], bool]
+    detect_by: Literal["columns", "page_result"] = "columns"
+    """What ``recognises`` is shown: the file's columns, or the first result's fields of a page."""
+    restates: bool = False
+    """A provider's export restates its time buckets: a later save of a bucket replaces the
+    earlier one (an hour still in progress grows), where per-call events are final."""
 
 
 SOURCES: dict[str, SourceKind] = {
@@ -34,6 +46,20 @@ SOURCES: dict[str, SourceKind] = {
             "usage",
             "per-call AI usage events (Parquet, CSV, JSON lines) in the ledger's event schema",
             lambda cols: {"event_id", "provider", "model"} <= cols,
+        ),
+        SourceKind(
+            "openai_usage",
+            "OpenAI organization Usage API completions pages (saved JSON)",
+            lambda keys: bool({"input_cached_tokens", "num_model_requests"} & keys),
+            "page_result",
+            restates=True,
+        ),
+        SourceKind(
+            "anthropic_usage",
+            "Anthropic Admin API messages usage report pages (saved JSON)",
+            lambda keys: bool({"uncached_input_tokens", "cache_read_input_tokens"} & keys),
+            "page_result",
+            restates=True,
         ),
     )
 }
@@ -59,8 +85,13 @@ def detect_source(path: Path) -> str:
     finally:
         con.close()
     for source in SOURCES.values():
-        if source.recognises(columns):
+        if source.detect_by == "columns" and source.recognises(columns):
             return source.name
+    if "data" in columns and detect_format(path) is FileFormat.JSON:
+        keys = first_result_keys(path)
+        for source in SOURCES.values():
+            if source.detect_by == "page_result" and source.recognises(keys):
+                return source.name
     raise IngestError([Problem(str(path), f"not a recognised source; pass --source ({', '.join(SOURCES)})")])
 
 
@@ -89,3 +120,19 @@ def read_usage_file(path: Path) -> pa.Table:
             raise IngestError([Problem(str(path), str(exc).splitlines()[0])]) from exc
     finally:
         con.close()
+
+
+USAGE_READERS: dict[str, Callable[[Path], pa.Table]] = {
+    "usage": read_usage_file,
+    "openai_usage": read_openai_usage,
+    "anthropic_usage": read_anthropic_usage,
+}
+"""Every source but FOCUS becomes usage events; this says how each one's files are read."""
+
+
+def read_usage_export(path: Path, kind: str) -> pa.Table:
+    """Usage events from a file of source ``kind``, ready for ``ingest_usage_events``."""
+    reader = USAGE_READERS.get(kind)
+    if reader is None:
+        raise IngestError([Problem(str(path), f"source {kind!r} is not read as usage events")])
+    return reader(path)

@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "status": "ok",
     "retries": 0,
     "tool_calls": 0,
+    "requests": 1,
     "currency": "USD",
 }
 PRICED_COLUMNS = {
@@ -40,6 +41,7 @@ PRICED_COLUMNS = {
     "delivery_id",
     *(f"{c}_{k}" for c in ("list_cost", "contracted_cost") for k in TOKEN_KINDS),
 }
+COUNT_FLOORS: dict[str, int] = {**dict.fromkeys(TOKEN_COLUMNS, 0), "requests": 1}
 REQUIRED = ("event_id", "timestamp", "source", "provider", "model")
 
 
@@ -81,11 +83,11 @@ def conform(table: pa.Table, origin: str = "usage events") -> pa.Table:
         if nulls:
             row = next(i for i, v in enumerate(columns[name].to_pylist()) if v is None)
             raise IngestError([Problem(origin, "must not be empty", row=row + 1, column=name)])
-    for name in TOKEN_COLUMNS:
+    for name, floor in COUNT_FLOORS.items():
         values = columns[name].to_pylist()
-        bad = next((i for i, v in enumerate(values) if v < 0), None)
+        bad = next((i for i, v in enumerate(values) if v < floor), None)
         if bad is not None:
-            raise IngestError([Problem(origin, f"token count {values[bad]} is negative", bad + 1, name)])
+            raise IngestError([Problem(origin, f"{values[bad]} is below {floor}", bad + 1, name)])
     return pa.table(columns)
 
 
@@ -102,17 +104,20 @@ def _first_bad(origin: str, table: pa.Table, field: pa.Field) -> Problem:
 
 def price_events(table: pa.Table, pricer: Pricer, delivery_id: str) -> pa.Table:
     """Add per-kind and total list/contracted costs, the price version and any pricing flag."""
-    rows = table.select(["provider", "model", "timestamp", "service_tier", *TOKEN_COLUMNS]).to_pylist()
-    priced = pricer.price_many(
-        (
+    rows = table.select(
+        ["provider", "model", "timestamp", "service_tier", "requests", *TOKEN_COLUMNS]
+    ).to_pylist()
+    priced = [
+        pricer.price(
             r["provider"],
             r["model"],
             TokenUsage(*(r[c] for c in TOKEN_COLUMNS)),
             r["timestamp"],
             r["service_tier"],
+            requests=r["requests"],
         )
         for r in rows
-    )
+    ]
     extra: dict[str, list[Any]] = {name: [] for name in PRICED_COLUMNS}
     for p in priced:
         extra["list_cost"].append(p.list_cost)
@@ -138,9 +143,11 @@ def _fit(value: Decimal | None) -> Decimal | None:
 
 
 def ingest_usage_events(
-    ledger: Ledger, table: pa.Table, pricer: Pricer, *, origin: str = "usage events"
+    ledger: Ledger, table: pa.Table, pricer: Pricer, *, origin: str = "usage events", replace: bool = False
 ) -> UsageDeliveryResult:
-    return _store(ledger, conform(table, origin), pricer, replace=False)
+    """Store events; with ``replace`` an event id seen before takes the new values (restated
+    export buckets), otherwise the first copy stands (replayed per-call events)."""
+    return _store(ledger, conform(table, origin), pricer, replace=replace)
 
 
 def reprice_usage_events(
