@@ -18,6 +18,7 @@ from comptroller.cli.seats_commands import seats_app
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError
 from comptroller.export.focus_export import export_focus
+from comptroller.ingest.aws_cur import ingest_aws_cur
 from comptroller.ingest.focus_ingest import ingest_focus
 from comptroller.ingest.sources import SOURCES, group_by_source, read_usage_export
 from comptroller.ingest.usage_events import ingest_usage_events
@@ -51,6 +52,8 @@ def ingest(
     ] = "duckdb",
 ) -> None:
     """Ingest cost and usage files atomically: all of a source's files or none."""
+    if csv_reader not in ("duckdb", "arrow"):
+        raise typer.BadParameter("choose duckdb or arrow", param_hint="--csv-reader")
     with Context() as ctx:
         try:
             groups = group_by_source(paths, source)
@@ -58,13 +61,14 @@ def ingest(
             raise fail(exc) from exc
         for kind, files in groups.items():
             try:
-                if kind == "focus":
-                    if csv_reader not in ("duckdb", "arrow"):
-                        raise typer.BadParameter("choose duckdb or arrow", param_hint="--csv-reader")
-                    result = ingest_focus(ctx.ledger, files, watch=watch_query, csv_reader=csv_reader)  # type: ignore[arg-type]
+                if kind in ("focus", "aws_cur"):
+                    if kind == "aws_cur":
+                        result = ingest_aws_cur(ctx.ledger, files)
+                    else:
+                        result = ingest_focus(ctx.ledger, files, watch=watch_query, csv_reader=csv_reader)  # type: ignore[arg-type]
                     record_delivery(ctx.state, result)
                     console.print(
-                        f"[green]ingested[/] {result.rows:,} cost lines from {len(files)} file(s) "
+                        f"[green]ingested[/] {result.rows:,} cost lines from {len(files)} {kind} file(s) "
                         f"in {result.seconds:.1f}s; replaced {result.replaced_rows:,} earlier lines "
                         f"(delivery {result.delivery_id[:12]})"
                     )

@@ -43,6 +43,11 @@ SOURCES: dict[str, SourceKind] = {
             lambda cols: {"BilledCost", "ChargePeriodStart"} <= cols,
         ),
         SourceKind(
+            "aws_cur",
+            "AWS Cost and Usage Report 2.0 (CSV, CSV.gz, Parquet), converted to FOCUS",
+            lambda cols: {"line_item_line_item_type", "bill_payer_account_id"} <= cols,
+        ),
+        SourceKind(
             "usage",
             "per-call AI usage events (Parquet, CSV, JSON lines) in the ledger's event schema",
             lambda cols: {"event_id", "provider", "model"} <= cols,
@@ -127,7 +132,7 @@ USAGE_READERS: dict[str, Callable[[Path], pa.Table]] = {
     "openai_usage": read_openai_usage,
     "anthropic_usage": read_anthropic_usage,
 }
-"""Every source but FOCUS becomes usage events; this says how each one's files are read."""
+"""Every source but FOCUS and AWS CUR becomes usage events; this says how each one's files are read."""
 
 
 def read_usage_export(path: Path, kind: str) -> pa.Table:
