@@ -8,14 +8,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from comptroller import __version__
 from comptroller.attribution.conditions import compile_condition
 from comptroller.attribution.specs import RuleSpec
 from comptroller.config import Settings
 from comptroller.context import Context
-from comptroller.errors import ComptrollerError, NotFoundError, QueryError
+from comptroller.errors import ComptrollerError, IngestError, NotFoundError, QueryError
+from comptroller.ingest import otlp
+from comptroller.ingest.usage_events import ingest_usage_events
 from comptroller.reports.coverage import tag_coverage, unowned_spend
 from comptroller.reports.spend import SpendQuery, spend
 from comptroller.state import repository
@@ -124,8 +127,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for d in repository.list_deliveries(ctx.state, limit)
         ]
 
+    @app.post("/v1/traces", include_in_schema=False)
+    async def post_traces(request: Request, ctx: Ctx) -> Response:
+        """OTLP/HTTP receiver: 400 (which exporters do not retry) for a body that will never
+        parse, 415 for a media type OTLP does not define."""
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media not in (otlp.PROTOBUF, otlp.JSON):
+            return JSONResponse({"error": {"code": "unsupported_media_type"}}, status_code=415)
+        try:
+            body = await request.body()
+            await run_in_threadpool(
+                _receive_traces, ctx, body, media, request.headers.get("content-encoding")
+            )
+        except IngestError as exc:
+            return JSONResponse({"code": 3, "message": exc.message}, status_code=400)
+        if media == otlp.PROTOBUF:
+            return Response(otlp.ExportTraceServiceResponse().SerializeToString(), media_type=otlp.PROTOBUF)
+        return JSONResponse({})
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def console() -> str:
         return CONSOLE.read_text()
 
     return app
+
+
+def _receive_traces(ctx: Context, body: bytes, media: str, encoding: str | None) -> None:
+    """Decode and store off the event loop: parsing and the ledger write both block."""
+    table = otlp.spans_to_events(otlp.parse_request(otlp.decode_body(body, encoding), media))
+    if table.num_rows:
+        ingest_usage_events(ctx.ledger, table, ctx.pricer(), origin="otlp")
