@@ -14,6 +14,7 @@ from comptroller.cli.output import console, fail, money, print_json, table
 from comptroller.cli.params import parse_day, parse_pairs
 from comptroller.cli.pricing_commands import prices_app
 from comptroller.cli.progress import watch_query
+from comptroller.cli.pull_commands import pull
 from comptroller.cli.seats_commands import seats_app
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError
@@ -39,6 +40,7 @@ app.add_typer(attribution_commands.owners_app, name="owners")
 app.add_typer(attribution_commands.allocations_app, name="allocations")
 app.add_typer(prices_app, name="prices")
 app.add_typer(seats_app, name="seats")
+app.command("pull")(pull)
 
 DateOpt = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
 

@@ -73,8 +73,13 @@ def _web_searches(parser: ExportParser, result: Mapping[str, Any], row: int) -> 
 
 def read_anthropic_usage(path: Path) -> pa.Table:
     """Usage events from one saved file of Admin API messages usage report pages."""
-    parser = ExportParser(str(path))
-    for row, bucket, result in iter_results(parser, load_pages(path)):
+    return anthropic_usage_events(load_pages(path), str(path))
+
+
+def anthropic_usage_events(pages: list[Any], origin: str) -> pa.Table:
+    """Usage events from already-parsed usage report pages (a saved file or a live pull)."""
+    parser = ExportParser(origin)
+    for row, bucket, result in iter_results(parser, pages):
         start = rfc3339(parser, bucket, "starting_at", row)
         uncached = parser.count(result, "uncached_input_tokens", row, required=True)
         cache_read = parser.count(result, "cache_read_input_tokens", row)

@@ -189,8 +189,13 @@ def unix_time(parser: ExportParser, bucket: Mapping[str, Any], key: str, row: in
 
 def read_openai_usage(path: Path) -> pa.Table:
     """Usage events from one saved file of Usage API completions pages."""
-    parser = ExportParser(str(path))
-    for row, bucket, result in iter_results(parser, load_pages(path)):
+    return openai_usage_events(load_pages(path), str(path))
+
+
+def openai_usage_events(pages: list[Any], origin: str) -> pa.Table:
+    """Usage events from already-parsed completions pages (a saved file or a live pull)."""
+    parser = ExportParser(origin)
+    for row, bucket, result in iter_results(parser, pages):
         start = unix_time(parser, bucket, "start_time", row)
         total_in = parser.count(result, "input_tokens", row, required=True)
         cached = parser.count(result, "input_cached_tokens", row)

@@ -97,3 +97,14 @@ class PriceOverride(Base):
     unit_prices: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PullCursor(Base):
+    """Where the last ``comptroller pull`` of a provider's usage API got to: the start (naive UTC)
+    of the newest bucket it saw, which the next pull asks for again in case it was incomplete."""
+
+    __tablename__ = "pull_cursors"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_bucket_start: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
