@@ -20,6 +20,7 @@ from comptroller.context import Context
 from comptroller.errors import ComptrollerError
 from comptroller.export.focus_export import export_focus
 from comptroller.ingest.aws_cur import ingest_aws_cur
+from comptroller.ingest.expenses import ingest_expenses
 from comptroller.ingest.focus_ingest import ingest_focus
 from comptroller.ingest.sources import SOURCES, group_by_source, read_usage_export
 from comptroller.ingest.usage_events import ingest_usage_events
@@ -63,9 +64,18 @@ def ingest(
             raise fail(exc) from exc
         for kind, files in groups.items():
             try:
-                if kind in ("focus", "aws_cur"):
+                if kind in ("focus", "aws_cur", "expenses"):
                     if kind == "aws_cur":
                         result = ingest_aws_cur(ctx.ledger, files)
+                    elif kind == "expenses":
+                        expenses = ingest_expenses(ctx.ledger, files)
+                        console.print(
+                            f"{expenses.ai_rows:,} AI expense line(s) ({', '.join(expenses.vendors) or 'none'}); "
+                            f"{expenses.ignored_rows:,} other row(s) ignored"
+                        )
+                        if expenses.delivery is None:
+                            continue
+                        result = expenses.delivery
                     else:
                         result = ingest_focus(ctx.ledger, files, watch=watch_query, csv_reader=csv_reader)  # type: ignore[arg-type]
                     record_delivery(ctx.state, result)

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from comptroller.errors import IngestError, Problem
 from comptroller.ingest.anthropic_usage import read_anthropic_usage
+from comptroller.ingest.expenses import looks_like_expenses
 from comptroller.ingest.files import FileFormat, describe, detect_format
 from comptroller.ingest.focus_checks import diagnostic_connection
 from comptroller.ingest.openai_usage import first_result_keys, read_openai_usage
@@ -51,6 +52,11 @@ SOURCES: dict[str, SourceKind] = {
             "usage",
             "per-call AI usage events (Parquet, CSV, JSON lines) in the ledger's event schema",
             lambda cols: {"event_id", "provider", "model"} <= cols,
+        ),
+        SourceKind(
+            "expenses",
+            "expense reports and card transactions (CSV); AI vendors become FOCUS purchase lines",
+            looks_like_expenses,
         ),
         SourceKind(
             "openai_usage",
