@@ -19,19 +19,15 @@ from __future__ import annotations
 import csv
 import json
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from comptroller.errors import IngestError, Problem
 from comptroller.ingest.ai_vendors import VendorMatch, match_vendor, normalise
-from comptroller.ingest.focus_ingest import DeliveryResult, ingest_focus
+from comptroller.ingest.focus_ingest import DeliveryResult, ingest_focus_rows
 from comptroller.ledger.store import Ledger
 
 SOURCE = "expenses"
@@ -97,12 +93,7 @@ def ingest_expenses(
         raise IngestError(problems)
     delivery = None
     if lines:
-        names = list(dict.fromkeys(k for line in lines for k in line))
-        with tempfile.TemporaryDirectory(prefix="comptroller-expenses-") as tmp:
-            out = Path(tmp) / "expenses.parquet"
-            schema = pa.schema([(n, pa.string()) for n in names])
-            pq.write_table(pa.Table.from_pylist(lines, schema=schema), out)
-            delivery = ingest_focus(ledger, [out], source=SOURCE)
+        delivery = ingest_focus_rows(ledger, lines, source=SOURCE, name="expenses")
     vendors = tuple(sorted({str(line["ProviderName"]) for line in lines}))
     return ExpensesResult(delivery, len(lines), ignored, vendors)
 

@@ -8,6 +8,7 @@ nothing, and a corrected re-export replaces its period instead of adding to it.
 
 from __future__ import annotations
 
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Literal
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from comptroller.errors import IngestError, Problem
 from comptroller.ingest.files import describe, detect_format
@@ -134,3 +137,16 @@ def _deliver(
             raise IngestError([p for r in prepared for p in locate(r.file, failing, r.lookups)])
         replaced = writer.replace_scopes(SCOPE_COLUMNS)
     return delivery_id, results, replaced
+
+
+def ingest_focus_rows(
+    ledger: Ledger, rows: Sequence[dict[str, str | None]], *, source: str, name: str = "rows"
+) -> DeliveryResult:
+    """Ingest FOCUS rows a connector built (cells as text) through the same atomic, checked path
+    as an export file: they are written to a temporary Parquet file and delivered from there."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    schema = pa.schema([(column, pa.string()) for column in columns])
+    with tempfile.TemporaryDirectory(prefix=f"comptroller-{source}-") as tmp:
+        path = Path(tmp) / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), path)
+        return ingest_focus(ledger, [path], source=source)

@@ -14,7 +14,6 @@ The CSV formats and their aliases are described in ``comptroller.ingest.seats_in
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,10 +21,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from comptroller.errors import IngestError, Problem
-from comptroller.ingest.focus_ingest import DeliveryResult, ingest_focus
+from comptroller.ingest.focus_ingest import DeliveryResult, ingest_focus_rows
 from comptroller.ingest.seats_input import (
     Contract,
     SeatUser,
@@ -87,12 +85,7 @@ def ingest_seats(
     lines = [_line(c, m, held.get(c.product, []), as_of) for c in contracts for m in _months(c, as_of)]
     delivery = None
     if lines:
-        with tempfile.TemporaryDirectory(prefix="comptroller-seats-") as tmp:
-            path = Path(tmp) / "seats.parquet"
-            pq.write_table(
-                pa.Table.from_pylist(lines, schema=pa.schema([(n, pa.string()) for n in lines[0]])), path
-            )
-            delivery = ingest_focus(ledger, [path], source=SOURCE)
+        delivery = ingest_focus_rows(ledger, lines, source=SOURCE, name="seats")
     return SeatsResult(
         rows=delivery.rows if delivery else 0,
         months=tuple(sorted({m for c in contracts for m in _months(c, as_of)})),
