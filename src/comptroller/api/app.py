@@ -19,6 +19,7 @@ from comptroller.context import Context
 from comptroller.errors import ComptrollerError, IngestError, NotFoundError, QueryError
 from comptroller.ingest import otlp
 from comptroller.ingest.usage_events import ingest_usage_events
+from comptroller.pairs import split_pair
 from comptroller.reports.coverage import tag_coverage, unowned_spend
 from comptroller.reports.spend import SpendQuery, spend
 from comptroller.state import repository
@@ -61,9 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> dict[str, Any]:
         filters = {}
         for item in filter_ or []:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise QueryError(f"filter {item!r} is not DIM=VALUE")
+            try:
+                key, value = split_pair(item, "DIM=VALUE")
+            except ValueError as exc:
+                raise QueryError(f"filter {exc}") from None
             filters[key] = value
         query = SpendQuery(
             by=tuple(d for d in by.split(",") if d),

@@ -12,11 +12,19 @@ from comptroller.attribution.specs import AllocationSpec, OwnerSpec, RuleSpec
 from comptroller.cli.output import console, fail, table
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError, RuleError
+from comptroller.pairs import split_pair
 from comptroller.state import repository
 
 rules_app = typer.Typer(help="Virtual-tag rules: ordered, first match wins, applied at query time.")
 owners_app = typer.Typer(help="Owners accountable for dimension values (e.g. team=search).")
 allocations_app = typer.Typer(help="Shared-cost allocations.")
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    try:
+        return split_pair(text, "DIMENSION=VALUE")
+    except ValueError as exc:
+        raise fail(RuleError(str(exc))) from None
 
 
 def _invalid(exc: ValidationError) -> typer.Exit:
@@ -49,9 +57,7 @@ def add_rule(
     description: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Add a rule; history is re-attributed at once, since rules apply at query time."""
-    dimension, sep, value = assignment.partition("=")
-    if not sep:
-        raise fail(RuleError(f"{assignment!r} is not DIMENSION=VALUE"))
+    dimension, value = _assignment(assignment)
     try:
         spec = RuleSpec(
             dimension=dimension, value=value, condition=when, override=override, description=description
@@ -85,9 +91,7 @@ def set_owner(
     owner: Annotated[str, typer.Argument(help="Who is accountable, e.g. an email address.")],
 ) -> None:
     """Make someone accountable for all spend carrying a dimension value."""
-    dimension, sep, value = assignment.partition("=")
-    if not sep:
-        raise fail(RuleError(f"{assignment!r} is not DIMENSION=VALUE"))
+    dimension, value = _assignment(assignment)
     try:
         spec = OwnerSpec(dimension=dimension, value=value, owner=owner)
     except ValidationError as exc:

@@ -6,6 +6,8 @@ from datetime import date
 
 import typer
 
+from comptroller.pairs import split_pair
+
 
 def parse_day(value: str | None, option: str) -> date | None:
     if value is None:
@@ -19,8 +21,9 @@ def parse_day(value: str | None, option: str) -> date | None:
 def parse_pairs(values: list[str] | None, option: str, shape: str = "KEY=VALUE") -> dict[str, str]:
     pairs = {}
     for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"{item!r} is not {shape}", param_hint=option)
+        try:
+            key, value = split_pair(item, shape)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint=option) from None
         pairs[key] = value
     return pairs

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from comptroller.cli.output import console, fail, table
-from comptroller.cli.params import parse_day
+from comptroller.cli.params import parse_day, parse_pairs
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError, ConfigError
 from comptroller.ingest.usage_events import reprice_usage_events
@@ -23,16 +23,13 @@ def _unit_prices(items: list[str] | None) -> dict[str, Decimal] | None:
     if not items:
         return None
     prices = {}
-    for item in items:
-        kind, sep, value = item.partition("=")
+    for kind, value in parse_pairs(items, "--unit-price", "KIND=USD_PER_1M_TOKENS").items():
         try:
             prices[kind] = Decimal(value)
         except InvalidOperation:
             raise typer.BadParameter(
-                f"{item!r} is not KIND=USD_PER_1M_TOKENS", param_hint="--unit-price"
+                f"{kind + '=' + value!r} is not KIND=USD_PER_1M_TOKENS", param_hint="--unit-price"
             ) from None
-        if not sep:
-            raise typer.BadParameter(f"{item!r} is not KIND=USD_PER_1M_TOKENS", param_hint="--unit-price")
     return prices
 
 
