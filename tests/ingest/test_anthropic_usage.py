@@ -18,7 +18,9 @@ from tests.ingest.test_openai_usage import (
     fixture_results,
     ingest_files,
     ledger_state,
+    set_field,
     stored_events,
+    write_pages,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -80,22 +82,6 @@ def test_re_ingesting_saved_pages_adds_nothing(ledger):
     assert ledger_state(ledger) == before
 
 
-def write_pages(tmp_path: Path, edit) -> Path:
-    """Both fixture pages saved as one JSON array, with ``edit`` applied to page 2's results."""
-    pages = [json.loads(p.read_text()) for p in PAGES]
-    edit(pages[1]["data"][0]["results"])
-    path = tmp_path / "anthropic_usage_bad.json"
-    path.write_text(json.dumps(pages))
-    return path
-
-
-def _set(index: int, key: str, value: object):
-    def edit(results: list[dict]) -> None:
-        results[index][key] = value
-
-    return edit
-
-
 def _cache_5m(value: object):
     def edit(results: list[dict]) -> None:
         results[0]["cache_creation"]["ephemeral_5m_input_tokens"] = value
@@ -106,18 +92,18 @@ def _cache_5m(value: object):
 @pytest.mark.parametrize(
     ("edit", "row", "column", "message"),
     [
-        (_set(1, "uncached_input_tokens", "1500"), 5, "uncached_input_tokens", "not a whole number"),
-        (_set(0, "cache_read_input_tokens", -1), 4, "cache_read_input_tokens", "negative"),
+        (set_field(1, "uncached_input_tokens", "1500"), 5, "uncached_input_tokens", "not a whole number"),
+        (set_field(0, "cache_read_input_tokens", -1), 4, "cache_read_input_tokens", "negative"),
         (_cache_5m("12"), 4, "cache_creation.ephemeral_5m_input_tokens", "not a whole number"),
-        (_set(1, "cache_creation", [500]), 5, "cache_creation", "not an object"),
-        (_set(0, "model", None), 4, "model", "group_by=model"),
-        (_set(1, "workspace_id", 42), 5, "workspace_id", "not a string"),
+        (set_field(1, "cache_creation", [500]), 5, "cache_creation", "not an object"),
+        (set_field(0, "model", None), 4, "model", "group_by=model"),
+        (set_field(1, "workspace_id", 42), 5, "workspace_id", "not a string"),
     ],
 )
 def test_malformed_results_are_rejected_naming_the_record(ledger, tmp_path, edit, row, column, message):
     ingest_files(ledger, PAGES[:1])
     before = ledger_state(ledger)
-    path = write_pages(tmp_path, edit)
+    path = write_pages(tmp_path, edit, PAGES)
 
     with pytest.raises(IngestError) as caught:
         ingest_files(ledger, [path])
@@ -169,7 +155,7 @@ def test_cli_recognises_anthropic_pages_and_ingests_them_once(home):
 def test_cli_rejects_a_bad_page_and_leaves_the_ledger_alone(home, tmp_path):
     runner.invoke(app, ["ingest", str(PAGES[0])], catch_exceptions=False)
     before = json.loads(runner.invoke(app, ["spend", "--json"]).stdout)["total"]
-    path = write_pages(tmp_path, _set(0, "output_tokens", -5))
+    path = write_pages(tmp_path, set_field(0, "output_tokens", -5), PAGES)
 
     result = runner.invoke(app, ["ingest", str(path)])
 

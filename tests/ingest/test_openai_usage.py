@@ -136,16 +136,16 @@ def test_event_ids_are_deterministic_and_distinct():
     assert len(set(both)) == len(both)
 
 
-def write_pages(tmp_path: Path, edit) -> Path:
+def write_pages(tmp_path: Path, edit, fixtures: list[Path] = PAGES) -> Path:
     """Both fixture pages saved as one JSON array, with ``edit`` applied to page 2's results."""
-    pages = [json.loads(p.read_text()) for p in PAGES]
+    pages = [json.loads(p.read_text()) for p in fixtures]
     edit(pages[1]["data"][0]["results"])
-    path = tmp_path / "openai_usage_bad.json"
+    path = tmp_path / f"{fixtures[0].stem}_bad.json"
     path.write_text(json.dumps(pages))
     return path
 
 
-def _set(index: int, key: str, value: object):
+def set_field(index: int, key: str, value: object):
     def edit(results: list[dict]) -> None:
         results[index][key] = value
 
@@ -155,11 +155,11 @@ def _set(index: int, key: str, value: object):
 @pytest.mark.parametrize(
     ("edit", "row", "column", "message"),
     [
-        (_set(1, "input_tokens", "4000"), 5, "input_tokens", "'4000' is not a whole number"),
-        (_set(0, "output_tokens", -7), 4, "output_tokens", "count -7 is negative"),
-        (_set(2, "input_cached_tokens", 30001), 6, "input_cached_tokens", "exceed input_tokens"),
-        (_set(1, "model", None), 5, "model", "group_by=model"),
-        (_set(0, "batch", "yes"), 4, "batch", "not true, false or null"),
+        (set_field(1, "input_tokens", "4000"), 5, "input_tokens", "'4000' is not a whole number"),
+        (set_field(0, "output_tokens", -7), 4, "output_tokens", "count -7 is negative"),
+        (set_field(2, "input_cached_tokens", 30001), 6, "input_cached_tokens", "exceed input_tokens"),
+        (set_field(1, "model", None), 5, "model", "group_by=model"),
+        (set_field(0, "batch", "yes"), 4, "batch", "not true, false or null"),
         (lambda results: results[1].pop("output_tokens"), 5, "output_tokens", "required field"),
     ],
 )
@@ -215,7 +215,7 @@ def test_cli_recognises_openai_pages_and_ingests_them_once(home):
 
 
 def test_cli_rejects_a_bad_page_and_says_where(home, tmp_path):
-    path = write_pages(tmp_path, _set(1, "input_tokens", "4000"))
+    path = write_pages(tmp_path, set_field(1, "input_tokens", "4000"))
     result = runner.invoke(app, ["ingest", "--source", "openai_usage", str(path)])
     assert result.exit_code == 2
     assert "row 5" in result.stderr and "input_tokens" in result.stderr
