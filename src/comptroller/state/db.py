@@ -30,18 +30,20 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
+    """Upgrade to every head: each capability (keys, budgets, governance, ...) owns a branch of
+    migrations, so the history may have several heads until a merge revision joins them."""
+    command.upgrade(alembic_config(url), "heads")
 
 
 @cache
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+def head_revisions() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
 def at_head(engine: Engine) -> bool:
     """One query; the API opens StateDB per request and must not run Alembic each time."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head_revision()
+        return frozenset(MigrationContext.configure(connection).get_current_heads()) == head_revisions()
 
 
 class StateDB:
