@@ -24,6 +24,9 @@ class Reservation:
     budget_ids: tuple[str, ...]
     period_starts: tuple[datetime, ...]
     alerts: tuple[str, ...] = ()  # alert-behaviour budgets that this reservation took over a threshold
+    # Fail-open budgets let through unchecked because the counter store was unreachable; the
+    # request's spend event should say so.
+    fail_open_budget_ids: tuple[str, ...] = ()
 
 
 class BudgetBlocked(Exception):
@@ -39,6 +42,20 @@ class BudgetBlocked(Exception):
 
 class CounterStoreUnavailable(Exception):
     """The shared counter store (Redis) cannot be reached."""
+
+
+class BudgetUncheckable(BudgetBlocked):
+    """A fail-closed budget blocks because the counter store that holds its spend is unreachable."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.remaining = Decimal(0)
+        self.approval_request_id = None
+        Exception.__init__(
+            self,
+            f"budget {budget.name!r} ({budget.scope.value}) fails closed and its spend counter "
+            "is unreachable; retry when the counter store (Redis) is back",
+        )
 
 
 class BudgetReserver(Protocol):
@@ -76,6 +93,7 @@ class Permit:
     limit_ids: tuple[str, ...]
     estimated_tokens: int
     held: dict[str, int] = field(default_factory=dict)
+    id: str = ""  # names the concurrency slot in a shared store, so a crashed replica's slot expires
 
 
 class RateLimiter(Protocol):
