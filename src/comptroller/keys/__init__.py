@@ -1,0 +1,1 @@
+"""Gateway control state: virtual keys, kill switches, rate limits, and the snapshot built from them."""
