@@ -11,35 +11,31 @@ def test_health_and_console(server):
     assert page.status_code == 200 and "Comptroller" in page.text
 
 
-def test_spend_and_rules_round_trip(server):
-    spend = httpx.get(f"{server}/api/v1/spend", params={"by": "team"}).json()
+def test_spend_and_rules_round_trip(api):
+    spend = api.get("/api/v1/spend", params={"by": "team"}).json()
     assert spend["total"] == 15.0
-    created = httpx.post(
-        f"{server}/api/v1/rules",
+    created = api.post(
+        "/api/v1/rules",
         json={"dimension": "team", "value": "search", "condition": "SubAccountName = 'Atlas Nimbus'"},
     )
     assert created.status_code == 201
-    rows = httpx.get(f"{server}/api/v1/spend", params={"by": "team"}).json()["rows"]
+    rows = api.get("/api/v1/spend", params={"by": "team"}).json()["rows"]
     assert {"team": "search", "cost": 10.0} in rows
-    assert httpx.delete(f"{server}/api/v1/rules/{created.json()['id']}").status_code == 204
-    assert httpx.delete(f"{server}/api/v1/rules/999").status_code == 404
+    assert api.delete(f"/api/v1/rules/{created.json()['id']}").status_code == 204
+    assert api.delete("/api/v1/rules/999").status_code == 404
 
 
-def test_bad_requests_are_4xx_naming_the_problem(server):
-    bad_dim = httpx.get(f"{server}/api/v1/spend", params={"by": "colour"})
+def test_bad_requests_are_4xx_naming_the_problem(api):
+    bad_dim = api.get("/api/v1/spend", params={"by": "colour"})
     assert bad_dim.status_code == 400 and "colour" in bad_dim.json()["error"]["message"]
-    bad_rule = httpx.post(
-        f"{server}/api/v1/rules", json={"dimension": "team", "value": "x", "condition": "nosuch = 1"}
-    )
+    bad_rule = api.post("/api/v1/rules", json={"dimension": "team", "value": "x", "condition": "nosuch = 1"})
     assert bad_rule.status_code == 400 and "nosuch" in bad_rule.json()["error"]["message"]
-    bad_dim_rule = httpx.post(
-        f"{server}/api/v1/rules", json={"dimension": "colour", "value": "x", "condition": "1 = 1"}
-    )
+    bad_dim_rule = api.post("/api/v1/rules", json={"dimension": "colour", "value": "x", "condition": "1 = 1"})
     assert bad_dim_rule.status_code == 422
 
 
-def test_deliveries_and_coverage(server):
-    cov = {r["dimension"]: r for r in httpx.get(f"{server}/api/v1/coverage").json()}
+def test_deliveries_and_coverage(api):
+    cov = {r["dimension"]: r for r in api.get("/api/v1/coverage").json()}
     assert cov["team"]["covered_cost"] == 5.0 and cov["team"]["total_cost"] == 15.0
-    unowned = httpx.get(f"{server}/api/v1/unowned").json()
+    unowned = api.get("/api/v1/unowned").json()
     assert sum(r["cost"] for r in unowned) == 15.0

@@ -36,11 +36,17 @@ def count(settings) -> int:
         return ctx.ledger.execute("SELECT count(*) FROM usage_events")[0][0]
 
 
-def test_sdk_export_becomes_priced_usage_events(server, settings):
+def test_sdk_export_becomes_priced_usage_events(server, settings, ingest_token, api):
     provider = TracerProvider(
         resource=Resource.create({"service.name": "support-bot", "deployment.environment": "prod"})
     )
-    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{server}/v1/traces")))
+    provider.add_span_processor(
+        SimpleSpanProcessor(
+            OTLPSpanExporter(
+                endpoint=f"{server}/v1/traces", headers={"Authorization": f"Bearer {ingest_token}"}
+            )
+        )
+    )
     tracer = provider.get_tracer("test")
     with tracer.start_as_current_span("invoke_agent triage") as agent:
         agent.set_attribute("gen_ai.operation.name", "invoke_agent")
@@ -120,7 +126,7 @@ def test_sdk_export_becomes_priced_usage_events(server, settings):
     )
     assert (haiku["status"], haiku["error_type"]) == ("error", "timeout")
 
-    spend = httpx.get(f"{server}/api/v1/spend", params={"by": "model"}).json()
+    spend = api.get("/api/v1/spend", params={"by": "model"}).json()
     by_model = {r["model"]: r["cost"] for r in spend["rows"]}
     assert by_model["gpt-4o-2024-08-06"] > 0
     with Context(settings) as ctx:
@@ -157,41 +163,39 @@ def otlp_json(span_id: str = "eee19b7ec3c1b174", **attributes) -> dict:
     return {"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": {}, "spans": [span]}]}]}
 
 
-def post_json(server, document: dict, gzipped: bool = False) -> httpx.Response:
+def post_json(otlp: httpx.Client, document: dict, gzipped: bool = False) -> httpx.Response:
     body = json.dumps(document).encode()
     headers = {"Content-Type": "application/json"}
     if gzipped:
         body, headers["Content-Encoding"] = gzip.compress(body), "gzip"
-    return httpx.post(f"{server}/v1/traces", content=body, headers=headers)
+    return otlp.post("/v1/traces", content=body, headers=headers)
 
 
-def test_json_with_hex_ids_plain_and_gzip_and_replays_add_nothing(server, settings):
-    first = post_json(server, otlp_json())
+def test_json_with_hex_ids_plain_and_gzip_and_replays_add_nothing(otlp, settings):
+    first = post_json(otlp, otlp_json())
     assert first.status_code == 200 and first.json() == {}
-    second = post_json(server, otlp_json("0123456789abcdef"), gzipped=True)
+    second = post_json(otlp, otlp_json("0123456789abcdef"), gzipped=True)
     assert second.status_code == 200
     with Context(settings) as ctx:
         ids = {r[0] for r in ctx.ledger.execute("SELECT event_id FROM usage_events")}
     assert {TRACE + "eee19b7ec3c1b174", TRACE + "0123456789abcdef"} <= ids
     assert count(settings) == 2
-    assert post_json(server, otlp_json(), gzipped=True).status_code == 200
-    assert post_json(server, otlp_json("0123456789abcdef")).status_code == 200
+    assert post_json(otlp, otlp_json(), gzipped=True).status_code == 200
+    assert post_json(otlp, otlp_json("0123456789abcdef")).status_code == 200
     assert count(settings) == 2
     with Context(settings) as ctx:
         latency = ctx.ledger.execute("SELECT latency_ms, product FROM usage_events LIMIT 1")[0]
     assert latency == (1500.0, "api")
 
 
-def test_protobuf_response_and_spans_without_gen_ai_are_ignored(server, settings):
+def test_protobuf_response_and_spans_without_gen_ai_are_ignored(otlp, settings):
 
     document = otlp_json()
     span = document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
     span["attributes"] = [{"key": "http.method", "value": {"stringValue": "GET"}}]
     span["traceId"], span["spanId"] = "W47/95gDgQPSabYzgT/GDA==", "7uGbfsPBsXQ="
     body = json_format.ParseDict(document, ExportTraceServiceRequest()).SerializeToString()
-    reply = httpx.post(
-        f"{server}/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"}
-    )
+    reply = otlp.post("/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"})
     assert reply.status_code == 200 and reply.headers["content-type"] == "application/x-protobuf"
     assert reply.content == b""
     assert count(settings) == 0
@@ -210,14 +214,14 @@ def test_protobuf_response_and_spans_without_gen_ai_are_ignored(server, settings
         ),
     ],
 )
-def test_malformed_bodies_are_400_and_change_nothing(server, settings, content_type, body, needle):
-    assert post_json(server, otlp_json()).status_code == 200
-    reply = httpx.post(f"{server}/v1/traces", content=body, headers={"Content-Type": content_type})
+def test_malformed_bodies_are_400_and_change_nothing(otlp, settings, content_type, body, needle):
+    assert post_json(otlp, otlp_json()).status_code == 200
+    reply = otlp.post("/v1/traces", content=body, headers={"Content-Type": content_type})
     assert reply.status_code == 400 and needle in reply.json()["message"]
     assert count(settings) == 1
 
 
-def test_agent_span_names_its_descendant_model_spans_in_the_same_request(server, settings):
+def test_agent_span_names_its_descendant_model_spans_in_the_same_request(otlp, settings):
     document = otlp_json("1111111111111111")
     spans = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
     spans[0]["parentSpanId"] = "2222222222222222"
@@ -232,10 +236,10 @@ def test_agent_span_names_its_descendant_model_spans_in_the_same_request(server,
     }
     tool = {**agent, "spanId": "2222222222222222", "parentSpanId": "3333333333333333", "attributes": []}
     spans.extend([tool, agent])
-    assert post_json(server, document).status_code == 200
+    assert post_json(otlp, document).status_code == 200
     assert [r["agent"] for r in rows(settings).values()] == ["planner"]
 
 
-def test_other_media_types_are_415(server):
-    reply = httpx.post(f"{server}/v1/traces", content=b"x", headers={"Content-Type": "text/plain"})
+def test_other_media_types_are_415(otlp):
+    reply = otlp.post("/v1/traces", content=b"x", headers={"Content-Type": "text/plain"})
     assert reply.status_code == 415

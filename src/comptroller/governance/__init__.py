@@ -1,0 +1,1 @@
+"""Governance: users and roles, the tamper-evident audit log, and the registry of AI use cases."""
