@@ -205,6 +205,9 @@ runner = CliRunner()
 
 
 def test_cli_detects_and_ingests_expenses_once(home):
+    rates = home / "rates.csv"
+    rates.write_text("date,currency,rate_to_usd\n2025-03-01,EUR,1.08\n2025-03-01,GBP,1.26\n")
+    assert runner.invoke(app, ["fx", "load", str(rates)]).exit_code == 0
     first = runner.invoke(app, ["ingest", str(CARD)], catch_exceptions=False)
     assert first.exit_code == 0, first.output
     assert "9 AI expense line(s)" in first.stdout and "6 other row(s) ignored" in first.stdout

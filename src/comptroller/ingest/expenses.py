@@ -27,6 +27,7 @@ from pathlib import Path
 
 from comptroller.errors import IngestError, Problem
 from comptroller.ingest.ai_vendors import VendorMatch, match_vendor, normalise
+from comptroller.ingest.currency import CurrencyConversion
 from comptroller.ingest.focus_ingest import DeliveryResult, ingest_focus_rows
 from comptroller.ledger.store import Ledger
 
@@ -74,11 +75,16 @@ def looks_like_expenses(columns: Iterable[str]) -> bool:
 
 
 def ingest_expenses(
-    ledger: Ledger, paths: Sequence[Path], *, default_currency: str | None = None
+    ledger: Ledger,
+    paths: Sequence[Path],
+    *,
+    default_currency: str | None = None,
+    fx: CurrencyConversion | None = None,
 ) -> ExpensesResult:
     """Ingest the AI spend of expense CSVs as one delivery; any bad cell rejects all of it.
 
-    ``default_currency`` applies to files without a currency column; without it they are rejected."""
+    ``default_currency`` applies to files without a currency column; without it they are rejected.
+    With ``fx``, transactions in other currencies are converted to its reporting currency."""
     problems: list[Problem] = []
     lines: list[dict[str, str | None]] = []
     ignored = 0
@@ -93,7 +99,7 @@ def ingest_expenses(
         raise IngestError(problems)
     delivery = None
     if lines:
-        delivery = ingest_focus_rows(ledger, lines, source=SOURCE, name="expenses")
+        delivery = ingest_focus_rows(ledger, lines, source=SOURCE, name="expenses", fx=fx)
     vendors = tuple(sorted({str(line["ProviderName"]) for line in lines}))
     return ExpensesResult(delivery, len(lines), ignored, vendors)
 

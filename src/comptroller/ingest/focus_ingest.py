@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from comptroller.errors import IngestError, Problem
+from comptroller.ingest.currency import CurrencyConversion, converted_select, register_rates
 from comptroller.ingest.files import describe, detect_format
 from comptroller.ingest.focus_checks import diagnostic_connection, failing_checks, locate
 from comptroller.ingest.focus_mapping import FocusFile
@@ -82,15 +83,19 @@ def ingest_focus(
     source: str = "focus",
     watch: ProgressWatch | None = None,
     csv_reader: CsvReader = "duckdb",
+    fx: CurrencyConversion | None = None,
 ) -> DeliveryResult:
     """Ingest one delivery. ``csv_reader="arrow"`` reads CSV about 1.6 times faster but peaks at
-    about twice the memory (docs/benchmarks.md); files Arrow refuses fall back to DuckDB."""
+    about twice the memory (docs/benchmarks.md); files Arrow refuses fall back to DuckDB.
+
+    With ``fx``, lines billed in another currency are converted to its reporting currency
+    (``ingest.currency``); without it every line keeps the currency it was billed in."""
     started = time.perf_counter()
     files = inspect_focus_files(paths, source)
     try:
-        delivery_id, results, replaced = _deliver(ledger, files, watch, fast=csv_reader == "arrow")
+        delivery_id, results, replaced = _deliver(ledger, files, watch, fast=csv_reader == "arrow", fx=fx)
     except FastPathUnavailable:
-        delivery_id, results, replaced = _deliver(ledger, files, watch, fast=False)
+        delivery_id, results, replaced = _deliver(ledger, files, watch, fast=False, fx=fx)
     return DeliveryResult(
         delivery_id=delivery_id,
         source=source,
@@ -102,7 +107,12 @@ def ingest_focus(
 
 
 def _deliver(
-    ledger: Ledger, files: list[FocusFile], watch: ProgressWatch | None, *, fast: bool
+    ledger: Ledger,
+    files: list[FocusFile],
+    watch: ProgressWatch | None,
+    *,
+    fast: bool,
+    fx: CurrencyConversion | None = None,
 ) -> tuple[str, list[FileResult], int]:
     """One transaction: insert every file, check, replace the scopes the delivery restates."""
     delivery_id = uuid.uuid4().hex
@@ -111,10 +121,15 @@ def _deliver(
     with ledger.delivery(delivery_id) as writer:
         writer.add_columns(sorted({c for f in files for c in f.extras.values()}))
         for i, file in enumerate(files):
+            rates = fx.rates_for(file, writer.staging) if fx else None
             ready = prepare(file, writer.staging, fast=fast)
             prepared.append(ready)
             lookups = ready.lookups.register(writer.staging, f"_lookup_{delivery_id[:12]}_{i}")
             select = file.select_sql(delivery_id, lookups, source=ready.source)
+            rates_table = None
+            if fx is not None and rates is not None:
+                rates_table = register_rates(writer.staging, rates)
+                select = converted_select(select, file.ledger_columns(), rates_table, fx.reporting_currency)
             progress = watch(writer.staging, file.path.name) if watch else nullcontext()
             try:
                 with progress:
@@ -125,7 +140,7 @@ def _deliver(
                 problems = locate(file, [], ready.lookups)
                 raise IngestError(problems or [Problem(str(file.path), str(exc).splitlines()[0])]) from exc
             finally:
-                for name in ready.registered:
+                for name in (*ready.registered, *([rates_table] if rates_table else [])):
                     writer.staging.unregister(name)
                 Lookups.unregister(writer.staging, lookups)
             reader = "arrow" if ready.registered else "duckdb"
@@ -140,7 +155,12 @@ def _deliver(
 
 
 def ingest_focus_rows(
-    ledger: Ledger, rows: Sequence[dict[str, str | None]], *, source: str, name: str = "rows"
+    ledger: Ledger,
+    rows: Sequence[dict[str, str | None]],
+    *,
+    source: str,
+    name: str = "rows",
+    fx: CurrencyConversion | None = None,
 ) -> DeliveryResult:
     """Ingest FOCUS rows a connector built (cells as text) through the same atomic, checked path
     as an export file: they are written to a temporary Parquet file and delivered from there."""
@@ -149,4 +169,4 @@ def ingest_focus_rows(
     with tempfile.TemporaryDirectory(prefix=f"comptroller-{source}-") as tmp:
         path = Path(tmp) / f"{name}.parquet"
         pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), path)
-        return ingest_focus(ledger, [path], source=source)
+        return ingest_focus(ledger, [path], source=source, fx=fx)

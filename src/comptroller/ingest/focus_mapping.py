@@ -155,7 +155,10 @@ class FocusFile:
         for dim in BUSINESS_DIMENSIONS:
             own[dimension_column(dim)] = dimension_expression(dim)
         exprs = [quote(c.name) for c in FOCUS_COLUMNS]
-        exprs += [f"{own[c.name]} AS {quote(c.name)}" for c in LEDGER_CUSTOM_COLUMNS]
+        exprs += [
+            f"{own.get(c.name, f'CAST(NULL AS {DUCKDB_TYPES[c.kind]})')} AS {quote(c.name)}"
+            for c in LEDGER_CUSTOM_COLUMNS
+        ]
         exprs += [quote(dst) for dst in self.extras.values()]
         if row_numbers:
             exprs.append("_row")

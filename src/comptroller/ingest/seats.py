@@ -23,6 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from comptroller.errors import IngestError, Problem
+from comptroller.ingest.currency import CurrencyConversion
 from comptroller.ingest.focus_ingest import DeliveryResult, ingest_focus_rows
 from comptroller.ingest.seats_input import (
     Contract,
@@ -63,9 +64,16 @@ class SeatsResult:
 
 
 def ingest_seats(
-    ledger: Ledger, contracts_csv: Path, activity_csvs: Sequence[Path], *, as_of: date
+    ledger: Ledger,
+    contracts_csv: Path,
+    activity_csvs: Sequence[Path],
+    *,
+    as_of: date,
+    fx: CurrencyConversion | None = None,
 ) -> SeatsResult:
-    """Ingest seat contracts as monthly FOCUS lines; all input is checked before anything is written."""
+    """Ingest seat contracts as monthly FOCUS lines; all input is checked before anything is written.
+
+    With ``fx``, contracts priced in other currencies are converted to its reporting currency."""
     problems: list[Problem] = []
     contracts = read_contracts(Path(contracts_csv), problems)
     users: dict[str, dict[str, SeatUser]] = {}
@@ -85,7 +93,7 @@ def ingest_seats(
     lines = [_line(c, m, held.get(c.product, []), as_of) for c in contracts for m in _months(c, as_of)]
     delivery = None
     if lines:
-        delivery = ingest_focus_rows(ledger, lines, source=SOURCE, name="seats")
+        delivery = ingest_focus_rows(ledger, lines, source=SOURCE, name="seats", fx=fx)
     return SeatsResult(
         rows=delivery.rows if delivery else 0,
         months=tuple(sorted({m for c in contracts for m in _months(c, as_of)})),

@@ -72,6 +72,18 @@ SOURCES: dict[str, SourceKind] = {
             "page_result",
             restates=True,
         ),
+        SourceKind(
+            "openai_costs",
+            "OpenAI organization Costs API pages (saved JSON): the bill, as FOCUS lines",
+            lambda keys: {"amount", "object"} <= keys,
+            "page_result",
+        ),
+        SourceKind(
+            "anthropic_costs",
+            "Anthropic Admin API cost report pages (saved JSON): the bill, as FOCUS lines",
+            lambda keys: "amount" in keys and "object" not in keys,
+            "page_result",
+        ),
     )
 }
 

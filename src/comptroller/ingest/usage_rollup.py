@@ -4,7 +4,9 @@ Model-API spend then sits in the same table as every other cost, so showback, bu
 FOCUS export see it without a special case. Each line follows the FOCUS AI-token conventions:
 ``PricingUnit`` "1000000 Tokens" and ``SkuPriceDetails`` with ModelId, TokenDirection and
 TokenCacheAction. A day's lines are always rebuilt from all of that day's events, so late events
-and replays never double count.
+and replays never double count. Lines are kept apart per event source (``x_UsageSource``: gateway,
+otlp, a provider's usage export, ...) so showback can tell per-call telemetry from a provider's
+own records of the same traffic (``reconcile.precedence``).
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def rollup_select(events: str, delivery_id: str) -> str:
         "account",
         "project_id",
         "currency",
+        "source",
         "price_version",
         "pricing_flag",
         *EVENT_DIMENSIONS,
@@ -138,6 +141,7 @@ def rollup_select(events: str, delivery_id: str) -> str:
         "x_PricingFlag": "pricing_flag",
         "x_ConsumedTokens": "tokens",
         "x_TokenKind": "token_kind",
+        "x_UsageSource": "source",
     }
     for dim in EVENT_DIMENSIONS:
         values[dimension_column(dim)] = dim
