@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from comptroller.attribution.assign import assignment_rule
+from comptroller.attribution.conditions import compile_condition
 from comptroller.attribution.specs import AllocationSpec, OwnerSpec, RuleSpec
-from comptroller.cli.output import console, fail, table
+from comptroller.cli.output import console, fail, money, table
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError, RuleError
 from comptroller.pairs import split_pair
+from comptroller.reports.coverage import unowned_spend
 from comptroller.state import repository
 
 rules_app = typer.Typer(help="Virtual-tag rules: ordered, first match wins, applied at query time.")
@@ -99,6 +103,44 @@ def set_owner(
     with Context() as ctx:
         repository.set_owner(ctx.state, spec)
     console.print(f"{dimension}={value} is owned by {owner}")
+
+
+@owners_app.command("queue")
+def owner_queue(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> None:
+    """Spend no owner resolves for, largest first: the queue to work down with ``owners assign``."""
+    with Context() as ctx:
+        rows = unowned_spend(ctx.ledger, ctx.attribution(), limit=limit)
+    table(
+        "unowned spend",
+        ["team", "ServiceName", "SubAccountName", "cost", "lines"],
+        [[r.group["team"], r.group["ServiceName"], r.group["SubAccountName"], money(r.cost), r.lines] for r in rows],
+        right=2,
+    )
+
+
+@owners_app.command("assign")
+def assign_owner(
+    match: Annotated[
+        list[str], typer.Option("--match", help="COLUMN=VALUE of the queue row; repeatable (all must hold).")
+    ],
+    owner: Annotated[str, typer.Argument(help="Who is accountable (or the team, with --team).")],
+    team: Annotated[bool, typer.Option("--team", help="Assign a team rather than an owner.")] = False,
+) -> None:
+    """Own a row of the unowned queue: writes the rule matching exactly that row's lines."""
+    try:
+        group = dict(split_pair(m, "COLUMN=VALUE") for m in match)
+    except ValueError as exc:
+        raise fail(RuleError(str(exc))) from None
+    with Context() as ctx:
+        try:
+            rule = assignment_rule(group, value=owner, dimension="team" if team else "owner")
+            compile_condition(rule.condition, ctx.ledger.cost_lines())
+        except ComptrollerError as exc:
+            raise fail(exc) from exc
+        added = repository.add_rule(ctx.state, rule)
+        left = sum((r.cost for r in unowned_spend(ctx.ledger, ctx.attribution(), limit=1000)), Decimal(0))
+    console.print(f"rule {added.id}: {added.dimension}={added.value} where {added.condition}")
+    console.print(f"unowned spend left: {money(left)}")
 
 
 @owners_app.command("list")
