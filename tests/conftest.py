@@ -15,6 +15,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import comptroller.agents.models  # agents, alerts, approvals, notify: state tables to drop
+import comptroller.budgets.alert_models
+import comptroller.budgets.store  # its tables are state tables to drop
+import comptroller.governance.approval_models
+import comptroller.governance.models  # its tables are state tables to drop
+import comptroller.keys.models  # its tables are state tables to drop
+import comptroller.notify.models  # noqa: F401  (every model module: state tables to drop)
 from comptroller.ledger.schema import COST_LINES_TABLE, USAGE_EVENTS_TABLE
 from comptroller.ledger.store import Ledger, open_ledger
 from comptroller.state.db import StateDB
@@ -23,6 +30,17 @@ from comptroller.state.models import Base
 PG_ADMIN_URL = os.environ.get("COMPTROLLER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 LEDGER_TABLES = (COST_LINES_TABLE, USAGE_EVENTS_TABLE)
 STATE_TABLES = (*Base.metadata.tables, "alembic_version")
+
+
+def state_tables(url: str | None = None) -> tuple[str, ...]:
+    """Read when a test runs, so models declared in packages imported later are dropped too;
+    with ``url``, also every other non-ledger table there (each capability's migrations create
+    tables whose models this session may never have imported)."""
+    names = [*Base.metadata.tables, "alembic_version"]
+    if url is not None:
+        with psycopg.connect(url) as con:
+            names += [r[0] for r in con.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    return tuple(n for n in dict.fromkeys(names) if n not in LEDGER_TABLES)
 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 STATE_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -93,9 +111,9 @@ def state_url(request, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'state.db'}"
         return
     url = request.getfixturevalue("pg_url")
-    drop_tables(url, STATE_TABLES)
+    drop_tables(url, state_tables(url))
     yield url
-    drop_tables(url, STATE_TABLES)
+    drop_tables(url, state_tables(url))
 
 
 @pytest.fixture

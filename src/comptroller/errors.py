@@ -65,3 +65,48 @@ class QueryError(ComptrollerError):
     """A query asked for something the ledger does not have (unknown dimension, bad range)."""
 
     code = "query_error"
+
+
+class BudgetError(ComptrollerError):
+    """A budget would break the budget tree (unknown parent, a cycle, a child above its parent)."""
+
+    code = "budget_error"
+
+
+class InvalidInputError(ComptrollerError):
+    """A value given for a control-plane record (key, kill switch, rate limit) is not valid; the
+    message names the field."""
+
+    code = "invalid_input"
+
+
+class GovernanceError(ComptrollerError):
+    """A governance request is not valid: an unknown role, a duplicate user, a use case moved
+    out of lifecycle order."""
+
+    code = "governance_error"
+
+
+class LedgerUnavailableError(ComptrollerError):
+    """The ledger could not be reached or written (database down, file locked); nothing was lost."""
+
+    code = "ledger_unavailable"
+
+
+class ForbiddenError(GovernanceError):
+    """The signed-in principal may not see or change this (another team's data, a review their
+    role cannot give)."""
+
+    code = "forbidden"
+
+
+class ApprovalError(GovernanceError):
+    """An approval request cannot take this decision (already decided, expired, wrong kind)."""
+
+    code = "approval_error"
+
+
+class AgentRunError(ComptrollerError):
+    """An agent run cannot take this report (unknown run, already ended, bad step)."""
+
+    code = "agent_run_error"

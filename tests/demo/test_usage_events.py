@@ -13,6 +13,7 @@ from comptroller.ledger.schema import USAGE_EVENT_COLUMNS, Kind
 
 PRICED_AT_INGEST = {"price_version", "pricing_flag", "delivery_id"}
 ARROW = {
+    Kind.DECIMAL: pa.decimal128(38, 12),  # gateway-only money columns (avoided_cost), null in the demo
     Kind.STRING: pa.string(),
     Kind.JSON: pa.string(),
     Kind.TIMESTAMP: pa.timestamp("us"),

@@ -4,27 +4,43 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from comptroller import __version__
+from comptroller.api import (
+    agents_routes,
+    approvals_routes,
+    audit_routes,
+    auth_routes,
+    budgets_routes,
+    console_routes,
+    inventory_routes,
+    keys_routes,
+    notify_routes,
+    ownership_routes,
+    reconcile_routes,
+    use_case_routes,
+)
+from comptroller.api.audit_routes import audit_change
+from comptroller.api.auth import Principal, public, require
 from comptroller.attribution.conditions import compile_condition
 from comptroller.attribution.specs import RuleSpec
 from comptroller.config import Settings
+from comptroller.console import mount_console
 from comptroller.context import Context
-from comptroller.errors import ComptrollerError, IngestError, NotFoundError, QueryError
+from comptroller.errors import ComptrollerError, ForbiddenError, IngestError, NotFoundError, QueryError
+from comptroller.governance.rbac import GLOBAL_READ_ROLES, READ_ROLES, Role
+from comptroller.governance.scoping import scoped_spend
 from comptroller.ingest import otlp
 from comptroller.ingest.usage_events import ingest_usage_events
 from comptroller.pairs import split_pair
 from comptroller.reports.coverage import tag_coverage, unowned_spend
-from comptroller.reports.spend import SpendQuery, spend
+from comptroller.reports.spend import SpendQuery
 from comptroller.state import repository
-
-CONSOLE = Path(__file__).with_name("console.html")
 
 
 def request_context(request: Request) -> Iterator[Context]:
@@ -34,6 +50,7 @@ def request_context(request: Request) -> Iterator[Context]:
 
 
 Ctx = Annotated[Context, Depends(request_context)]
+Finops = Annotated[Principal, require(Role.FINOPS)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,16 +60,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ComptrollerError)
     async def comptroller_error(_: Request, exc: ComptrollerError) -> JSONResponse:
-        status = 404 if isinstance(exc, NotFoundError) else 400
+        status = 404 if isinstance(exc, NotFoundError) else 403 if isinstance(exc, ForbiddenError) else 400
         return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=status)
 
-    @app.get("/healthz")
+    @app.get("/healthz", dependencies=[public()])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     @app.get("/api/v1/spend")
     def get_spend(
         ctx: Ctx,
+        principal: Annotated[Principal, require(*READ_ROLES)],
         by: str = "",
         from_: Annotated[date | None, Query(alias="from")] = None,
         to: date | None = None,
@@ -75,9 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             filters=filters,
             allocate=allocate,
         )
-        return spend(ctx.ledger, ctx.attribution(), query).as_json()
+        return scoped_spend(ctx.ledger, ctx.attribution(), query, principal).as_json()
 
-    @app.get("/api/v1/coverage")
+    @app.get("/api/v1/coverage", dependencies=[require(*GLOBAL_READ_ROLES)])
     def get_coverage(
         ctx: Ctx, from_: Annotated[date | None, Query(alias="from")] = None, to: date | None = None
     ) -> list[dict[str, Any]]:
@@ -93,28 +111,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for r in tag_coverage(ctx.ledger, ctx.attribution(), start=from_, end=to)
         ]
 
-    @app.get("/api/v1/unowned")
-    def get_unowned(ctx: Ctx, limit: int = 50) -> list[dict[str, Any]]:
+    @app.get("/api/v1/unowned", dependencies=[require(*GLOBAL_READ_ROLES)])
+    def get_unowned(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
         return [
             {**r.group, "cost": float(r.cost), "lines": r.lines}
             for r in unowned_spend(ctx.ledger, ctx.attribution(), limit=limit)
         ]
 
-    @app.get("/api/v1/rules")
+    @app.get("/api/v1/rules", dependencies=[require(*READ_ROLES)])
     def get_rules(ctx: Ctx) -> list[RuleSpec]:
         return repository.list_rules(ctx.state)
 
     @app.post("/api/v1/rules", status_code=201)
-    def post_rule(ctx: Ctx, rule: RuleSpec, position: int | None = None) -> RuleSpec:
+    def post_rule(
+        ctx: Ctx, request: Request, principal: Finops, rule: RuleSpec, position: int | None = None
+    ) -> RuleSpec:
         compile_condition(rule.condition, ctx.ledger.cost_lines())
-        return repository.add_rule(ctx.state, rule, position)
+        added = repository.add_rule(ctx.state, rule, position)
+        audit_change(request, principal, "rule.create", f"rule:{added.id}", added.model_dump(mode="json"))
+        return added
 
     @app.delete("/api/v1/rules/{rule_id}", status_code=204)
-    def delete_rule(ctx: Ctx, rule_id: int) -> None:
+    def delete_rule(
+        ctx: Ctx, request: Request, principal: Finops, rule_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+    ) -> None:
         repository.remove_rule(ctx.state, rule_id)
+        audit_change(request, principal, "rule.delete", f"rule:{rule_id}")
 
-    @app.get("/api/v1/deliveries")
-    def get_deliveries(ctx: Ctx, limit: int = 50) -> list[dict[str, Any]]:
+    @app.get("/api/v1/deliveries", dependencies=[require(*GLOBAL_READ_ROLES)])
+    def get_deliveries(ctx: Ctx, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
         return [
             {
                 "id": d.id,
@@ -129,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for d in repository.list_deliveries(ctx.state, limit)
         ]
 
-    @app.post("/v1/traces", include_in_schema=False)
+    @app.post("/v1/traces", include_in_schema=False, dependencies=[require(Role.FINOPS, ingest=True)])
     async def post_traces(request: Request, ctx: Ctx) -> Response:
         """OTLP/HTTP receiver: 400 (which exporters do not retry) for a body that will never
         parse, 415 for a media type OTLP does not define."""
@@ -147,9 +172,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return Response(otlp.ExportTraceServiceResponse().SerializeToString(), media_type=otlp.PROTOBUF)
         return JSONResponse({})
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def console() -> str:
-        return CONSOLE.read_text()
+    app.include_router(console_routes.router)
+    app.include_router(auth_routes.router)
+    app.include_router(audit_routes.router)
+    app.include_router(use_case_routes.router)
+    app.include_router(keys_routes.router)
+    app.include_router(budgets_routes.router)
+    app.include_router(notify_routes.router)
+    app.include_router(approvals_routes.router)
+    app.include_router(agents_routes.router)
+    app.include_router(reconcile_routes.router)
+    app.include_router(inventory_routes.router)
+    app.include_router(ownership_routes.router)
+    mount_console(app)
 
     return app
 

@@ -27,7 +27,11 @@ def parse_condition(text: str) -> exp.Expression:
     try:
         tree = sqlglot.parse_one(text, read="duckdb")
     except sqlglot.errors.ParseError as exc:
-        raise RuleError(f"condition {text!r} is not valid: {exc.errors[0]['description']}") from exc
+        reason = exc.errors[0]["description"] if exc.errors else str(exc)
+        raise RuleError(f"condition {text!r} is not valid: {reason}") from exc
+    except (sqlglot.errors.SqlglotError, IndexError, ValueError) as exc:
+        # The tokenizer and parser raise these on some malformed input (a lone quote, stray bytes).
+        raise RuleError(f"condition {text!r} is not valid SQL: {exc}") from exc
     if tree is None:
         raise RuleError("condition is empty")
     return tree

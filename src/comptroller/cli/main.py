@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from comptroller.cli import attribution_commands
-from comptroller.cli.output import console, fail, money, print_json, table
+from comptroller.cli import attribution_commands, gateway_commands, governance_commands, use_case_commands
+from comptroller.cli.agents_commands import agents_app
+from comptroller.cli.alerts_commands import alerts_app
+from comptroller.cli.approvals_commands import approvals_app
+from comptroller.cli.budgets_commands import budgets_app
+from comptroller.cli.fx_commands import currency_conversion, fx_app
+from comptroller.cli.inventory_commands import inventory_app
+from comptroller.cli.keys_commands import keys_app, limits_app
+from comptroller.cli.kill_commands import kill_app
+from comptroller.cli.output import console, errors, fail, money, print_json, table
 from comptroller.cli.params import parse_day, parse_pairs
 from comptroller.cli.pricing_commands import prices_app
 from comptroller.cli.progress import watch_query
 from comptroller.cli.pull_commands import pull
+from comptroller.cli.reconcile_commands import reconcile
 from comptroller.cli.seats_commands import seats_app
+from comptroller.cli.spool_commands import spool_app
+from comptroller.config import Settings
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError
 from comptroller.export.focus_export import export_focus
 from comptroller.ingest.aws_cur import ingest_aws_cur
 from comptroller.ingest.expenses import ingest_expenses
 from comptroller.ingest.focus_ingest import ingest_focus
+from comptroller.ingest.provider_costs import READERS as BILL_SOURCES
+from comptroller.ingest.provider_costs import ingest_provider_costs
 from comptroller.ingest.sources import SOURCES, group_by_source, read_usage_export
 from comptroller.ingest.usage_events import ingest_usage_events
 from comptroller.reports.coverage import tag_coverage, unowned_spend
@@ -41,7 +55,23 @@ app.add_typer(attribution_commands.owners_app, name="owners")
 app.add_typer(attribution_commands.allocations_app, name="allocations")
 app.add_typer(prices_app, name="prices")
 app.add_typer(seats_app, name="seats")
+app.add_typer(spool_app, name="spool")
+app.add_typer(keys_app, name="keys")
+app.add_typer(limits_app, name="limits")
+app.add_typer(kill_app, name="kill")
+app.add_typer(budgets_app, name="budgets")
+app.add_typer(governance_commands.users_app, name="users")
+app.add_typer(governance_commands.tokens_app, name="tokens")
+app.add_typer(governance_commands.audit_app, name="audit")
+app.add_typer(use_case_commands.use_cases_app, name="use-cases")
+app.add_typer(fx_app, name="fx")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(agents_app, name="agents")
+app.add_typer(inventory_app, name="inventory")
 app.command("pull")(pull)
+app.command("gateway")(gateway_commands.gateway)
+app.command("reconcile")(reconcile)
 
 DateOpt = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
 
@@ -64,11 +94,16 @@ def ingest(
             raise fail(exc) from exc
         for kind, files in groups.items():
             try:
-                if kind in ("focus", "aws_cur", "expenses"):
+                if kind in ("focus", "aws_cur", "expenses", *BILL_SOURCES):
                     if kind == "aws_cur":
                         result = ingest_aws_cur(ctx.ledger, files)
+                    elif kind in BILL_SOURCES:
+                        bill = ingest_provider_costs(ctx.ledger, files, kind, fx=currency_conversion(ctx))
+                        if bill is None:
+                            continue
+                        result = bill
                     elif kind == "expenses":
-                        expenses = ingest_expenses(ctx.ledger, files)
+                        expenses = ingest_expenses(ctx.ledger, files, fx=currency_conversion(ctx))
                         console.print(
                             f"{expenses.ai_rows:,} AI expense line(s) ({', '.join(expenses.vendors) or 'none'}); "
                             f"{expenses.ignored_rows:,} other row(s) ignored"
@@ -77,7 +112,10 @@ def ingest(
                             continue
                         result = expenses.delivery
                     else:
-                        result = ingest_focus(ctx.ledger, files, watch=watch_query, csv_reader=csv_reader)  # type: ignore[arg-type]
+                        fx = currency_conversion(ctx)
+                        result = ingest_focus(
+                            ctx.ledger, files, watch=watch_query, csv_reader=csv_reader, fx=fx
+                        )  # type: ignore[arg-type]
                     record_delivery(ctx.state, result)
                     console.print(
                         f"[green]ingested[/] {result.rows:,} cost lines from {len(files)} {kind} file(s) "
@@ -246,6 +284,7 @@ def demo(
     from comptroller.demo.loader import load_demo
 
     with Context() as ctx:
+        governance_commands.demo_sign_in(ctx)
         if if_empty and ctx.ledger.execute('SELECT count(*) FROM "cost_lines"')[0][0]:
             console.print("ledger already has data; demo not loaded again")
             return
@@ -261,12 +300,24 @@ def serve(
     port: Annotated[int, typer.Option()] = 8080,
 ) -> None:
     """Run the API and console."""
+    import threading
+
     import uvicorn
 
     from comptroller.api.app import create_app
+    from comptroller.api.console_routes import warm_reports
 
     console.print(f"Comptroller on http://{host}:{port}  (API under /api/v1, docs at /docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    settings = Settings.from_env()
+    threading.Thread(target=_warm, args=(warm_reports, settings), name="report-warm-up", daemon=True).start()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def _warm(warm: Callable[[Settings], None], settings: Settings) -> None:
+    try:
+        warm(settings)
+    except Exception as exc:  # a cold cache is the only consequence; say so and carry on
+        errors.print(f"report warm-up skipped: {exc}")
 
 
 if __name__ == "__main__":

@@ -167,6 +167,18 @@ LEDGER_CUSTOM_COLUMNS: tuple[Column, ...] = (
     _custom("x_PricingFlag", S),
     _custom("x_ConsumedTokens", Kind.INTEGER),
     _custom("x_TokenKind", S),
+    # Lines billed in another currency are converted at ingest (ingest.currency); these keep what
+    # the invoice said and the rate used.
+    _custom("x_OriginalCurrency", S),
+    _custom("x_OriginalBilledCost", D),
+    _custom("x_OriginalEffectiveCost", D),
+    _custom("x_OriginalListCost", D),
+    _custom("x_OriginalContractedCost", D),
+    _custom("x_FxRate", D),
+    _custom("x_FxRateDate", T),
+    # The usage-event source (otlp, gateway, openai_usage, ...) a telemetry line was rolled up
+    # from; empty on lines from files and bills. Showback precedence reads it (reconcile.precedence).
+    _custom("x_UsageSource", S),
 )
 
 COST_LINE_COLUMNS: tuple[Column, ...] = FOCUS_COLUMNS + LEDGER_CUSTOM_COLUMNS
@@ -226,5 +238,15 @@ USAGE_EVENT_COLUMNS: tuple[Column, ...] = (
     _custom("price_version", S),
     _custom("pricing_flag", S),
     _custom("delivery_id", S, nullable=False),
+    # Gateway outcomes (added later, so placed last: existing ledgers gain them at the end).
+    _custom("overhead_ms", Kind.FLOAT),
+    _custom("stream", Kind.BOOLEAN),
+    _custom("avoided_cost", D),
+    _custom("block_reason", S),
+    _custom("approval_request_id", S),
+    # The agent run (invoke_agent span) and workflow run (invoke_workflow span) a call belongs to,
+    # as "trace id + span id" in hex; the calls and tool calls of one run share it. Also last.
+    _custom("agent_run_id", S),
+    _custom("workflow_run_id", S),
 )
 USAGE_EVENTS_TABLE = "usage_events"

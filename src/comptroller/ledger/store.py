@@ -23,12 +23,21 @@ from comptroller.ledger.schema import COST_LINES_TABLE, USAGE_EVENTS_TABLE
 LOCK_WAIT_SECONDS = 30.0
 
 
+def duckdb_path(url: str) -> str | None:
+    """The file of a ``duckdb:///relative`` or ``duckdb:////absolute`` URL (``:memory:`` for
+    ``duckdb://``); None when the URL names another backend."""
+    if not url.startswith("duckdb://"):
+        return None
+    return url.removeprefix("duckdb://").removeprefix("/") or ":memory:"
+
+
 def open_ledger(url: str, *, read_only: bool = False) -> Ledger:
     """Open the ledger named by a URL: ``duckdb:///file``, ``duckdb://:memory:`` or ``postgresql://...``."""
-    if url.startswith("duckdb://"):
+    path = duckdb_path(url)
+    if path is not None:
         from comptroller.ledger.duckdb_ledger import DuckDBLedger
 
-        return DuckDBLedger(url.removeprefix("duckdb://").removeprefix("/") or ":memory:", read_only)
+        return DuckDBLedger(path, read_only)
     if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         from comptroller.ledger.postgres_ledger import PostgresLedger
 

@@ -17,6 +17,7 @@ from comptroller.attribution.specs import Attribution
 from comptroller.errors import QueryError
 from comptroller.ledger.schema import BUSINESS_DIMENSIONS
 from comptroller.ledger.store import Ledger
+from comptroller.reconcile.precedence import showback_lines
 from comptroller.reports.dimensions import check_dimensions, cost_column, dimension_expression
 
 
@@ -58,8 +59,9 @@ def in_period(table: ir.Table, start: date | None, end: date | None) -> ir.Table
 def attributed_lines(
     ledger: Ledger, attribution: Attribution, dimensions: list[str], query: SpendQuery, amounts: list[str]
 ) -> ir.Table:
-    """Cost lines in the query's period, attributed, filtered and (optionally) allocated."""
-    table = in_period(ledger.cost_lines(), query.start, query.end)
+    """Cost lines in the query's period, each (provider, day)'s model-API spend counted once
+    (``reconcile.precedence``), attributed, filtered and (optionally) allocated."""
+    table = showback_lines(in_period(ledger.cost_lines(), query.start, query.end), amounts)
     allocations = attribution.allocations if query.allocate else ()
     needed = [*dimensions, *query.filters]
     for spec in allocations:
