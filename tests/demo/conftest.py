@@ -1,4 +1,5 @@
-"""One demo dataset per test session, plus readers that see the files the way ingest does."""
+"""One demo dataset per test session, one demo loaded into a home per session, plus readers
+that see the files the way ingest does."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import datetime as dt
 import gzip
 import io
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,17 +16,38 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from comptroller.config import Settings
+from comptroller.context import Context
 from comptroller.demo import DemoDataset, generate
+from comptroller.demo.loader import load_demo
 from comptroller.ledger.schema import FOCUS_COLUMNS, Kind
 
 END = dt.date(2025, 6, 18)
 SCALE = 0.25
+LOADED_SCALE = 0.05
+"""The loaded demo is small: its cost files are full size at any scale, and model calls only
+need to be there, not many."""
 KINDS = {c.name: c.kind for c in FOCUS_COLUMNS}
 
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoDataset:
     return generate(tmp_path_factory.mktemp("demo"), end=END, scale=SCALE)
+
+
+@pytest.fixture(scope="session")
+def loaded_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    """The demo loaded through ``load_demo`` into its own embedded home (DuckDB + SQLite, no
+    Redis), the way ``comptroller demo`` loads it; shared by the whole session."""
+    home = tmp_path_factory.mktemp("demo-home")
+    settings = Settings(
+        home=home,
+        ledger_url=f"duckdb:///{home / 'ledger.duckdb'}",
+        state_url=f"sqlite:///{home / 'state.db'}",
+    )
+    with Context(settings) as ctx:
+        load_demo(ctx, end=END, scale=LOADED_SCALE)
+        yield ctx
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,11 @@ import pyarrow.compute as pc
 from comptroller.demo import enterprise as org
 from comptroller.demo import waste
 from comptroller.demo.cloud import aws_rows, azure_rows
+from comptroller.demo.expenses import expense_rows, shadow_truth, write_expenses
+from comptroller.demo.governance_data import shadow_ai_truth
 from comptroller.demo.platforms import platform_rows
 from comptroller.demo.seats import seat_rows
-from comptroller.demo.usage import generate_usage
+from comptroller.demo.usage import BLOCKING_BUDGET, gateway_blocks, generate_usage
 from comptroller.demo.writer import Period, Row, focus_columns, write_csv, write_parquet
 
 __all__ = ["DemoDataset", "generate"]
@@ -32,6 +34,7 @@ AWS_FILE = "aws-focus-1.2.csv.gz"
 AZURE_FILE = "azure-focus-1.0.csv"
 PLATFORMS_FILE = "ai-platforms-focus-1.2.parquet"
 SEATS_FILE = "saas-seats-focus-1.3.csv"
+EXPENSES_FILE = "card-transactions.csv"
 TRUTH_FILE = "truth.json"
 
 
@@ -50,6 +53,11 @@ class DemoDataset:
     allocations: tuple[dict, ...]
     truth: dict
     """What is planted and where, measured from the data; also written to ``truth.json``."""
+    expense_files: tuple[Path, ...] = ()
+    """Card transactions (AI tools among ordinary spend): for the expenses connector."""
+    gateway_blocks: pa.Table | None = None
+    """Calls the gateway held on an approval budget, as its spend drain stores them; apart from
+    ``usage_events`` so that the truth about the traffic does not depend on them."""
 
 
 def generate(
@@ -67,8 +75,9 @@ def generate(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     month_days = [period.month_days(first) for first, _ in period.months]
-    cloud_rng, azure_rng, platform_rng, seat_rng, usage_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
+    # Children of a SeedSequence depend only on their index, so adding a stream keeps the others.
+    cloud_rng, azure_rng, platform_rng, seat_rng, usage_rng, expense_rng, block_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)
     )
     aws = _by_time(aws_rows(cloud_rng, period.days, month_days))
     azure = _by_time(azure_rows(azure_rng, period.days))
@@ -83,11 +92,27 @@ def generate(
             out_dir / SEATS_FILE, _names("1.3", "x_SeatsAssigned", "x_SeatsActive30d", "x_RenewalDate"), seats
         ),
     )
-    events = generate_usage(usage_rng, period, scale, f"{seed}|{end.isoformat()}|{months}|{scale!r}")
+    expenses = expense_rows(expense_rng, month_days)
+    expense_file = write_expenses(out_dir / EXPENSES_FILE, expenses)
+    tag = f"{seed}|{end.isoformat()}|{months}|{scale!r}"
+    events = generate_usage(usage_rng, period, scale, tag)
+    blocks = gateway_blocks(block_rng, period, tag)
     by_file = {AWS_FILE: aws, AZURE_FILE: azure, PLATFORMS_FILE: platforms, SEATS_FILE: seats}
     truth = _truth(period, seed, scale, by_file, events)
+    truth["shadow_ai"] = shadow_ai_truth(shadow_truth(expenses), events)
+    truth["gateway_blocks"] = _blocks_truth(blocks)
     (out_dir / TRUTH_FILE).write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return DemoDataset(files, events, org.RULES, org.OWNERS, org.ALLOCATIONS, truth)
+    return DemoDataset(files, events, org.RULES, org.OWNERS, org.ALLOCATIONS, truth, (expense_file,), blocks)
+
+
+def _blocks_truth(blocks: pa.Table) -> dict[str, Any]:
+    """The held calls as the approvals page must show them: one pending request per id."""
+    return {
+        "budget": BLOCKING_BUDGET[0],
+        "calls": blocks.num_rows,
+        "keys": sorted(set(blocks.column("api_key_id").to_pylist())),
+        "approval_request_ids": sorted(blocks.column("approval_request_id").to_pylist()),
+    }
 
 
 def _names(version: str, *extra: str) -> list[str]:

@@ -21,6 +21,12 @@ from comptroller.demo.writer import Period
 from comptroller.ledger.schema import USAGE_EVENT_COLUMNS, Kind
 
 EVENTS_PER_DAY = 150_000 / 91
+BLOCKING_BUDGET = ("team-search", "Search team")
+"""The approval budget (id, name) the search team's gateway traffic ran past on the last day."""
+BLOCKED_WORKFLOW = "semantic-search"
+BLOCKED_MODEL = "gpt-4o-mini"
+BLOCKED_CALLS = 3
+BLOCK_HOURS = (dt.time(15, 0), dt.time(17, 0))
 AT_INGEST = ("price_version", "pricing_flag", "delivery_id")
 
 
@@ -330,6 +336,46 @@ def generate_usage(rng: np.random.Generator, period: Period, scale: float, tag: 
     merged["event_id"] = _obj([f"evt_{digest}_{i:07d}" for i in range(order.size)])
     merged["requests"] = np.ones(order.size, np.int64)  # every demo event is one call
     return _to_table(merged)
+
+
+def gateway_blocks(rng: np.random.Generator, period: Period, tag: str) -> pa.Table:
+    """Calls the gateway held on the last afternoon: the search team's month had gone past its
+    approval budget, so each call got an approval-request id instead of an answer. They reached
+    no provider: no tokens, no cost. Kept apart from ``generate_usage`` so the traffic it
+    describes (and ``truth`` measures) is the same with or without them."""
+    wf = org.WORKFLOW_BY_NAME[BLOCKED_WORKFLOW]
+    lo = np.datetime64(dt.datetime.combine(period.end, BLOCK_HOURS[0]), "us")
+    hi = np.datetime64(dt.datetime.combine(period.end, BLOCK_HOURS[1]), "us")
+    n = BLOCKED_CALLS
+    ts = np.sort(lo + rng.integers(0, int((hi - lo) / np.timedelta64(1, "us")), n).astype("timedelta64[us]"))
+    block = _calls(rng, wf, ts, BLOCKED_MODEL, wf.input_median, wf.output_median)
+    for col in ("uncached_input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"):
+        block[col] = np.zeros(n, np.int64)
+    block["reasoning_tokens"] = np.zeros(n, np.int64)
+    block |= {
+        "status": np.full(n, "blocked_approval", dtype=object),
+        "error_type": np.full(n, "budget_approval_required", dtype=object),
+        "latency_ms": np.round(rng.uniform(2, 8, n), 1),
+        "time_to_first_token_ms": np.full(n, np.nan),
+        "retries": np.zeros(n, np.int64),
+        "tool_calls": np.zeros(n, np.int64),
+        "service_tier": np.full(n, None, dtype=object),
+        "route": np.full(n, None, dtype=object),
+        "cache_hit": np.full(n, False, dtype=object),
+    }
+    block = _attribute(rng, wf, block, _hex(rng, n, 32), planted=True)
+    ids = _obj([f"apr_{h}" for h in _hex(rng, n, 32)])
+    name = BLOCKING_BUDGET[1]
+    digest = hashlib.sha256(tag.encode()).hexdigest()[:8]
+    block |= {
+        "approval_request_id": ids,
+        "block_reason": _obj(
+            [f"budget {name!r} (team) needs approval: 0 USD left; ask for approval quoting {i}" for i in ids]
+        ),
+        "event_id": _obj([f"evt_{digest}_blocked_{i:03d}" for i in range(n)]),
+        "requests": np.ones(n, np.int64),
+    }
+    return _to_table(block)
 
 
 _ARROW = {
