@@ -208,6 +208,27 @@ def test_actual_spend_beside_expected(client, tokens, this_month):
     )
 
 
+def test_all_actuals_in_one_call_match_each_use_case(client, tokens, this_month):
+    specs = [
+        {
+            **FAQ,
+            "name": "Assist in search",
+            "links": {"dimensions": {"product": "nw-assist", "team": "search"}},
+        },
+        {**FAQ, "name": "All of search", "links": {"dimensions": {"team": "search"}}},
+        {**FAQ, "name": "Unlinked"},
+    ]
+    ids = [call(client, tokens, "finops", "POST", "/api/v1/use-cases", json=s).json()["id"] for s in specs]
+    actuals = {
+        a["id"]: a["actual_month_to_date"]
+        for a in call(client, tokens, "viewer", "GET", "/api/v1/use-cases/actuals").json()
+    }
+    assert [actuals[i] for i in ids] == [6.0, 11.0, None]
+    for uid in ids:
+        one = call(client, tokens, "viewer", "GET", f"/api/v1/use-cases/{uid}").json()["spend"]
+        assert one["actual_month_to_date"] == actuals[uid]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

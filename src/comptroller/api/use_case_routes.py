@@ -18,7 +18,7 @@ from comptroller.governance.rbac import READ_ROLES, Role
 from comptroller.governance.registry import UseCasePatch, UseCaseSpec, UseCaseStatus
 from comptroller.governance.review import POLICIES
 from comptroller.governance.risk import RULES, RiskTier
-from comptroller.governance.use_case_spend import use_case_spend
+from comptroller.governance.use_case_spend import month_to_date_actuals, use_case_spend
 
 router = APIRouter(prefix="/api/v1", tags=["use cases"])
 Reader = Annotated[Principal, require(*READ_ROLES)]
@@ -59,6 +59,19 @@ def create_use_case(spec: UseCaseSpec, principal: Writer, session: StateSession)
     """Register a use case (status proposed); its risk tier is computed from the intake fields."""
     with session.begin():
         return _json(session, registry.create_use_case(session, spec, principal))
+
+
+@router.get("/use-cases/actuals")
+def use_case_actuals(request: Request, principal: Reader, session: StateSession) -> list[dict[str, Any]]:
+    """Month-to-date actual spend of every use case the caller may see, in one ledger query."""
+    rows = registry.list_use_cases(session, principal)
+    today = date.today()
+    with Context(request.app.state.settings) as ctx:
+        actuals = month_to_date_actuals(ctx.ledger, ctx.attribution(), rows, principal, today)
+    return [
+        {"id": use_case_id, "actual_month_to_date": actual, "through": today.isoformat()}
+        for use_case_id, actual in actuals.items()
+    ]
 
 
 @router.get("/use-cases/{use_case_id}")

@@ -10,23 +10,11 @@ function monthStart(today = new Date()) {
   return `${today.toISOString().slice(0, 7)}-01`;
 }
 
-/** Month-to-date spend of the lines matching every linked dimension (cached aggregate). */
-async function actual(useCase, from) {
-  const dims = (useCase.links && useCase.links.dimensions) || {};
-  const filter = Object.entries(dims).map(([d, v]) => `${d}=${v}`);
-  if (!filter.length) return null;
-  try {
-    return (await api("/spend/trend", { params: { grain: "month", from, filter } })).total;
-  } catch {
-    return null;
-  }
-}
-
 export async function render(main) {
-  const useCases = await api("/use-cases");
+  const [useCases, actuals] = await Promise.all([api("/use-cases"), api("/use-cases/actuals")]);
   const from = monthStart();
-  const spend = await Promise.all(useCases.map(u => actual(u, from)));
-  const rows = useCases.map((u, i) => ({ ...u, actual: spend[i] }));
+  const byId = new Map(actuals.map(a => [a.id, a.actual_month_to_date]));
+  const rows = useCases.map(u => ({ ...u, actual: byId.has(u.id) ? byId.get(u.id) : null }));
   main.innerHTML = `<h1>Use cases</h1>
   <p class="muted">Each registered AI use case with its intake facts, risk tier and review; actual spend is this
     month's spend of the ledger dimensions it is linked to.</p>
