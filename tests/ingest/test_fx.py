@@ -15,6 +15,7 @@ from comptroller.context import Context
 from comptroller.errors import IngestError
 from comptroller.export.focus_export import export_focus
 from comptroller.focus_validation import validate_file
+from comptroller.ingest.aws_cur import ingest_aws_cur
 from comptroller.ingest.currency import CurrencyConversion
 from comptroller.ingest.expenses import ingest_expenses
 from comptroller.ingest.focus_ingest import ingest_focus
@@ -186,3 +187,29 @@ def test_cli_loads_lists_and_converts(home, tmp_path):
     bad.write_text("date,currency,rate_to_usd\n2025-01-01,EUR,abc\n")
     failed = runner.invoke(app, ["fx", "load", str(bad)])
     assert failed.exit_code == 2 and "row 2, column rate_to_usd" in failed.output
+
+
+def test_cur_lines_in_eur_are_converted(ledger, tmp_path):
+    cur = FIXTURES / "aws_cur" / "cur2_2025_03.csv"
+    header, *lines = cur.read_text().splitlines()
+    column = header.split(",").index("line_item_currency_code")
+    eur_lines = [
+        ",".join("EUR" if i == column else c for i, c in enumerate(line.split(","))) for line in lines
+    ]
+    eur = tmp_path / "cur_eur.csv"
+    eur.write_text("\n".join([header, *eur_lines]) + "\n")
+
+    def one(sql: str):
+        return ledger.execute(sql)[0]
+
+    assert ingest_aws_cur(ledger, [cur]).rows
+    usd_total = one('SELECT sum("BilledCost") FROM cost_lines')[0]
+    ingest_aws_cur(ledger, [eur], fx=CurrencyConversion("USD", EUR_GBP))  # restates the same period
+    assert one('SELECT min("BillingCurrency"), max("BillingCurrency") FROM cost_lines') == ("USD", "USD")
+    assert one('SELECT min("x_OriginalCurrency"), max("x_OriginalCurrency") FROM cost_lines') == (
+        "EUR",
+        "EUR",
+    )
+    assert one('SELECT sum("BilledCost") FROM cost_lines')[0] == usd_total * Decimal(
+        "1.08"
+    )  # March 1st's rate

@@ -96,7 +96,7 @@ def ingest(
             try:
                 if kind in ("focus", "aws_cur", "expenses", *BILL_SOURCES):
                     if kind == "aws_cur":
-                        result = ingest_aws_cur(ctx.ledger, files)
+                        result = ingest_aws_cur(ctx.ledger, files, fx=currency_conversion(ctx))
                     elif kind in BILL_SOURCES:
                         bill = ingest_provider_costs(ctx.ledger, files, kind, fx=currency_conversion(ctx))
                         if bill is None:

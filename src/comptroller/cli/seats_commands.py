@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from comptroller.cli.fx_commands import currency_conversion
 from comptroller.cli.output import fail, print_json, table
 from comptroller.cli.params import parse_day
 from comptroller.context import Context
@@ -36,7 +37,11 @@ def ingest(
     with Context() as ctx:
         try:
             result = ingest_seats(
-                ctx.ledger, contracts, activity or [], as_of=parse_day(as_of, "--as-of") or date.today()
+                ctx.ledger,
+                contracts,
+                activity or [],
+                as_of=parse_day(as_of, "--as-of") or date.today(),
+                fx=currency_conversion(ctx),
             )
         except ComptrollerError as exc:
             raise fail(exc) from exc

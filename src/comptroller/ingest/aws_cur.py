@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from comptroller.errors import IngestError, Problem
+from comptroller.ingest.currency import CurrencyConversion
 from comptroller.ingest.files import FileFormat, describe, detect_format
 from comptroller.ingest.focus_checks import diagnostic_connection
 from comptroller.ingest.focus_ingest import DeliveryResult, ingest_focus
@@ -114,15 +115,18 @@ PURCHASE_TYPES = ("Fee", "RIFee", "SavingsPlanRecurringFee", "SavingsPlanUpfront
 CREDIT_TYPES = ("Credit", "Refund", "SavingsPlanNegation")
 
 
-def ingest_aws_cur(ledger: Ledger, paths: Sequence[Path]) -> DeliveryResult:
-    """Convert CUR 2.0 files and ingest them as one FOCUS delivery; bad input writes nothing."""
+def ingest_aws_cur(
+    ledger: Ledger, paths: Sequence[Path], *, fx: CurrencyConversion | None = None
+) -> DeliveryResult:
+    """Convert CUR 2.0 files and ingest them as one FOCUS delivery; bad input writes nothing.
+    With ``fx``, lines billed in another currency are converted like any FOCUS line."""
     con = diagnostic_connection()
     try:
         selects = [_file_select(con, Path(p), i) for i, p in enumerate(paths)]
         with tempfile.TemporaryDirectory(prefix="comptroller-cur-") as tmp:
             out = Path(tmp) / "aws_cur_focus.parquet"
             con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO {literal(str(out))} (FORMAT parquet)")
-            return ingest_focus(ledger, [out], source=SOURCE)
+            return ingest_focus(ledger, [out], source=SOURCE, fx=fx)
     finally:
         con.close()
 
