@@ -157,7 +157,7 @@ def seed_governance(live: Live) -> None:
             finops.post("/use-cases", json=use_case).raise_for_status()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live(tmp_path_factory) -> Iterator[Live]:
     home = tmp_path_factory.mktemp("console") / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPTROLLER_")}
@@ -200,8 +200,10 @@ def live(tmp_path_factory) -> Iterator[Live]:
             server.stderr.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """Package-scoped: Playwright's sync API runs an event loop on the main thread while it is
+    open, so it must close before the other packages' asyncio tests run."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM)
         try:
