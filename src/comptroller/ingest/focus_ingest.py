@@ -84,18 +84,22 @@ def ingest_focus(
     watch: ProgressWatch | None = None,
     csv_reader: CsvReader = "duckdb",
     fx: CurrencyConversion | None = None,
+    scope: tuple[str, ...] = SCOPE_COLUMNS,
 ) -> DeliveryResult:
     """Ingest one delivery. ``csv_reader="arrow"`` reads CSV about 1.6 times faster but peaks at
     about twice the memory (docs/benchmarks.md); files Arrow refuses fall back to DuckDB.
 
     With ``fx``, lines billed in another currency are converted to its reporting currency
-    (``ingest.currency``); without it every line keeps the currency it was billed in."""
+    (``ingest.currency``); without it every line keeps the currency it was billed in. ``scope``
+    names the columns whose value combinations the delivery restates (default: billing period)."""
     started = time.perf_counter()
     files = inspect_focus_files(paths, source)
     try:
-        delivery_id, results, replaced = _deliver(ledger, files, watch, fast=csv_reader == "arrow", fx=fx)
+        delivery_id, results, replaced = _deliver(
+            ledger, files, watch, fast=csv_reader == "arrow", fx=fx, scope=scope
+        )
     except FastPathUnavailable:
-        delivery_id, results, replaced = _deliver(ledger, files, watch, fast=False, fx=fx)
+        delivery_id, results, replaced = _deliver(ledger, files, watch, fast=False, fx=fx, scope=scope)
     return DeliveryResult(
         delivery_id=delivery_id,
         source=source,
@@ -113,6 +117,7 @@ def _deliver(
     *,
     fast: bool,
     fx: CurrencyConversion | None = None,
+    scope: tuple[str, ...] = SCOPE_COLUMNS,
 ) -> tuple[str, list[FileResult], int]:
     """One transaction: insert every file, check, replace the scopes the delivery restates."""
     delivery_id = uuid.uuid4().hex
@@ -150,7 +155,7 @@ def _deliver(
         failing = failing_checks(writer.staging, writer.delivered_relation())
         if failing:
             raise IngestError([p for r in prepared for p in locate(r.file, failing, r.lookups)])
-        replaced = writer.replace_scopes(SCOPE_COLUMNS)
+        replaced = writer.replace_scopes(scope)
     return delivery_id, results, replaced
 
 
@@ -161,6 +166,7 @@ def ingest_focus_rows(
     source: str,
     name: str = "rows",
     fx: CurrencyConversion | None = None,
+    scope: tuple[str, ...] = SCOPE_COLUMNS,
 ) -> DeliveryResult:
     """Ingest FOCUS rows a connector built (cells as text) through the same atomic, checked path
     as an export file: they are written to a temporary Parquet file and delivered from there."""
@@ -169,4 +175,4 @@ def ingest_focus_rows(
     with tempfile.TemporaryDirectory(prefix=f"comptroller-{source}-") as tmp:
         path = Path(tmp) / f"{name}.parquet"
         pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), path)
-        return ingest_focus(ledger, [path], source=source, fx=fx)
+        return ingest_focus(ledger, [path], source=source, fx=fx, scope=scope)

@@ -12,8 +12,10 @@ description (Anthropic: ``model`` and ``token_type``) carry the model and token 
 ``SkuPriceDetails``; the project (OpenAI ``project_id``, Anthropic ``workspace_id``) is the
 sub-account. Anthropic states amounts in cents as decimal strings; OpenAI in dollars as numbers.
 
-Lines go through ``ingest_focus_rows`` and restate (source, provider, month): ingest a month's
-pages together, as with other FOCUS deliveries.
+Saved pages go through ``ingest_focus_rows`` and restate (source, provider, month): ingest a
+month's pages together, as with other FOCUS deliveries. A live pull (``ingest.provider_pull``)
+usually covers part of a month, from its cursor to today, so it restates (source, provider, day)
+instead: the days it brought replace what they said before and the rest of the month stays.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 from comptroller.ingest.anthropic_usage import rfc3339
 from comptroller.ingest.currency import CurrencyConversion
-from comptroller.ingest.focus_ingest import DeliveryResult, ingest_focus_rows
+from comptroller.ingest.focus_ingest import SCOPE_COLUMNS, DeliveryResult, ingest_focus_rows
 from comptroller.ingest.openai_usage import ExportParser, iter_results, load_pages, unix_time
 from comptroller.ingest.usage_rollup import KIND_DETAILS
 from comptroller.ledger.store import Ledger
@@ -204,6 +206,10 @@ def anthropic_bill_lines(pages: list[Any], origin: str) -> list[BillLine]:
 
 READERS = {OPENAI_SOURCE: openai_bill_lines, ANTHROPIC_SOURCE: anthropic_bill_lines}
 
+MONTH_SCOPE = SCOPE_COLUMNS
+DAY_SCOPE = ("x_Source", "BillingAccountId", "ChargePeriodStart")
+"""What a pull restates: each day it brought, per source and provider, not the whole month."""
+
 
 def ingest_provider_costs(
     ledger: Ledger, paths: list[Path], source: str, *, fx: CurrencyConversion | None = None
@@ -211,6 +217,23 @@ def ingest_provider_costs(
     """Ingest saved cost pages of one provider as one delivery; None when they held no results."""
     read = READERS[source]
     rows = [focus_row(line) for path in paths for line in read(load_pages(path), str(path))]
+    return store_bill_rows(ledger, rows, source, fx=fx, scope=MONTH_SCOPE)
+
+
+def bill_rows(pages: list[Any], source: str, origin: str) -> list[dict[str, str | None]]:
+    """Cost pages as FOCUS rows, every bad cell named (``IngestError``) before anything is written."""
+    return [focus_row(line) for line in READERS[source](pages, origin)]
+
+
+def store_bill_rows(
+    ledger: Ledger,
+    rows: list[dict[str, str | None]],
+    source: str,
+    *,
+    fx: CurrencyConversion | None = None,
+    scope: tuple[str, ...] = MONTH_SCOPE,
+) -> DeliveryResult | None:
+    """One atomic delivery of bill rows restating ``scope``; None when there are no rows."""
     if not rows:
         return None
-    return ingest_focus_rows(ledger, rows, source=source, name=source, fx=fx)
+    return ingest_focus_rows(ledger, rows, source=source, name=source, fx=fx, scope=scope)
