@@ -87,3 +87,16 @@ def test_date_range_filters(home):
     outside = json.loads(run("spend", "--from", "2025-03-02", "--json").stdout)
     assert inside["total"] == 15.0
     assert outside["total"] == 0.0
+
+
+def test_changes_from_the_shell_are_audited_and_the_chain_verifies(home):
+    assert run("ingest", str(export_file(home))).exit_code == 0
+    assert run("rules", "add", "team=search", "--when", "SubAccountName = 'Atlas Nimbus'").exit_code == 0
+    assert run("owners", "set", "team=search", "dana@example.com").exit_code == 0
+    assert run("owners", "assign", "--match", "SubAccountName=Orion Data", "erin@example.com").exit_code == 0
+    assert run("rules", "remove", "1").exit_code == 0
+    entries = json.loads(run("audit", "list", "--json").stdout)
+    actions = [e["action"] for e in sorted(entries, key=lambda e: e["seq"])]
+    assert actions == ["rule.create", "owner.set", "unowned.assign", "rule.delete"]
+    assert all(e["actor"].startswith("cli:") for e in entries)
+    assert run("audit", "verify").exit_code == 0

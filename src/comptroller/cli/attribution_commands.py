@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from comptroller.attribution.assign import assignment_rule
 from comptroller.attribution.conditions import compile_condition
 from comptroller.attribution.specs import AllocationSpec, OwnerSpec, RuleSpec
+from comptroller.cli.audit_trail import record_change
 from comptroller.cli.output import console, fail, money, table
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError, RuleError
@@ -71,6 +72,7 @@ def add_rule(
 
             compile_condition(spec.condition, ctx.ledger.cost_lines())
             saved = repository.add_rule(ctx.state, spec, position)
+            record_change(ctx, "rule.create", f"rule:{saved.id}", saved.model_dump(mode="json"))
     except ValidationError as exc:
         raise _invalid(exc) from exc
     except ComptrollerError as exc:
@@ -86,6 +88,7 @@ def remove_rule(rule_id: int) -> None:
             repository.remove_rule(ctx.state, rule_id)
         except ComptrollerError as exc:
             raise fail(exc) from exc
+        record_change(ctx, "rule.delete", f"rule:{rule_id}")
     console.print(f"removed rule {rule_id}")
 
 
@@ -102,6 +105,7 @@ def set_owner(
         raise _invalid(exc) from exc
     with Context() as ctx:
         repository.set_owner(ctx.state, spec)
+        record_change(ctx, "owner.set", f"owner:{dimension}={value}", spec.model_dump(mode="json"))
     console.print(f"{dimension}={value} is owned by {owner}")
 
 
@@ -113,7 +117,10 @@ def owner_queue(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20) -> No
     table(
         "unowned spend",
         ["team", "ServiceName", "SubAccountName", "cost", "lines"],
-        [[r.group["team"], r.group["ServiceName"], r.group["SubAccountName"], money(r.cost), r.lines] for r in rows],
+        [
+            [r.group["team"], r.group["ServiceName"], r.group["SubAccountName"], money(r.cost), r.lines]
+            for r in rows
+        ],
         right=2,
     )
 
@@ -138,6 +145,7 @@ def assign_owner(
         except ComptrollerError as exc:
             raise fail(exc) from exc
         added = repository.add_rule(ctx.state, rule)
+        record_change(ctx, "unowned.assign", f"rule:{added.id}", added.model_dump(mode="json"))
         left = sum((r.cost for r in unowned_spend(ctx.ledger, ctx.attribution(), limit=1000)), Decimal(0))
     console.print(f"rule {added.id}: {added.dimension}={added.value} where {added.condition}")
     console.print(f"unowned spend left: {money(left)}")
@@ -180,6 +188,7 @@ def add_allocation(
         )
         with Context() as ctx:
             repository.add_allocation(ctx.state, spec)
+            record_change(ctx, "allocation.create", f"allocation:{spec.name}", spec.model_dump(mode="json"))
     except json.JSONDecodeError as exc:
         raise fail(RuleError(f"weights: not valid JSON ({exc.msg})")) from exc
     except ValidationError as exc:
@@ -212,4 +221,5 @@ def remove_allocation(name: str) -> None:
             repository.remove_allocation(ctx.state, name)
         except ComptrollerError as exc:
             raise fail(exc) from exc
+        record_change(ctx, "allocation.delete", f"allocation:{name}")
     console.print(f"removed allocation {name}")

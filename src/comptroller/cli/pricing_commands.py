@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from comptroller.cli.audit_trail import record_change
 from comptroller.cli.output import console, fail, table
 from comptroller.cli.params import parse_day, parse_pairs
 from comptroller.context import Context
@@ -67,6 +68,9 @@ def add_override(
         ) from exc
     with Context() as ctx:
         repository.save_override(ctx.state, override, note)
+        record_change(
+            ctx, "price_override.save", f"price_override:{override.id}", override.model_dump(mode="json")
+        )
     console.print(f"saved override {override.id} for {provider} {model} from {override.effective_from}")
 
 
