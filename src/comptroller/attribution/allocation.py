@@ -51,17 +51,20 @@ def _ratios(direct: ir.Table, shared: ir.Table, spec: AllocationSpec, cost_colum
     """One row per (period, target) with the target's share of each shared line."""
     periods = shared.select(_period=shared[PERIOD]).distinct()
     dim = direct[spec.dimension]
+    # Named targets are written into the query (unnested literals rather than in-memory tables),
+    # so the compiled SQL stands alone and can be kept and re-run (``reports.prepared``).
     if spec.method is AllocationMethod.FIXED:
         assert spec.weights is not None
         total = sum(spec.weights.values())
-        weights = ibis.memtable(
-            {"_target": list(spec.weights), "_weight": [w / total for w in spec.weights.values()]}
+        targets = periods.mutate(_target=ibis.literal(list(spec.weights), type="array<string>").unnest())
+        ratio = ibis.cases(
+            *((targets["_target"] == name, ibis.literal(w / total)) for name, w in spec.weights.items()),
+            else_=ibis.null("float64"),
         )
-        return periods.cross_join(weights).select("_period", "_target", _ratio=weights["_weight"])
+        return targets.select("_period", "_target", _ratio=ratio)
     if spec.method is AllocationMethod.EVEN and spec.targets:
-        targets = ibis.memtable({"_target": list(spec.targets)})
-        n = len(spec.targets)
-        return periods.cross_join(targets).mutate(_ratio=ibis.literal(1.0 / n))
+        targets = periods.mutate(_target=ibis.literal(list(spec.targets), type="array<string>").unnest())
+        return targets.mutate(_ratio=ibis.literal(1.0 / len(spec.targets)))
     candidates = direct.filter(dim.notnull())
     if spec.targets:
         candidates = candidates.filter(candidates[spec.dimension].isin(list(spec.targets)))

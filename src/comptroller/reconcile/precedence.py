@@ -81,7 +81,9 @@ def showback_lines(table: ir.Table, amounts: list[str]) -> ir.Table:
             value = joined[column]
             adjusted = (value.cast("float64") * factor).cast(value.type())
             scaled[column] = ibis.ifelse(detail & factor.notnull(), adjusted, value)
-    return joined.filter(keep.fill_null(True)).mutate(**scaled).select(columns)
+    # ``keep`` is never null (a matched line has a rank and a kept rank), so it stays a plain OR
+    # that the database stops evaluating at the first true term.
+    return joined.filter(keep).mutate(**scaled).select(columns)
 
 
 def overlaps(table: ir.Table, amounts: list[str]) -> ir.Table:

@@ -17,8 +17,8 @@ import ibis
 from comptroller.attribution.specs import Attribution
 from comptroller.errors import QueryError
 from comptroller.ledger.store import Ledger
-from comptroller.reports.dimensions import check_dimensions, cost_column
-from comptroller.reports.spend import SpendQuery, attributed_lines
+from comptroller.reports.dimensions import cost_column
+from comptroller.reports.spend import SpendQuery, prepared_lines
 from comptroller.reports.trend import restrict_teams
 
 LINE_COLUMNS: tuple[str, ...] = (
@@ -80,12 +80,10 @@ def cost_lines(
     if offset < 0:
         raise QueryError(f"offset must not be negative, not {offset}")
     amount = cost_column(query.cost)
-    columns = ledger.columns()
-    check_dimensions(query.filters, columns)
-    table = attributed_lines(ledger, attribution, list(LINE_DIMENSIONS), query, [amount])
+    prepared, table = prepared_lines(ledger, attribution, query, [amount], list(LINE_DIMENSIONS))
     table = restrict_teams(table, teams)
-    summary = table.aggregate(lines=table.count(), cost=table[amount].sum()).to_pyarrow().to_pylist()[0]
-    shown = [c for c in LINE_COLUMNS if c in columns]
+    summary = prepared.fetch(table.aggregate(lines=table.count(), cost=table[amount].sum()))[0]
+    shown = [c for c in LINE_COLUMNS if c in prepared.table.columns]
     page = (
         table.select(*shown, *LINE_DIMENSIONS, cost=table[amount], currency=table["BillingCurrency"])
         .order_by([ibis.desc("cost"), "ChargePeriodStart", "ServiceName"])
@@ -95,5 +93,5 @@ def cost_lines(
         total_lines=int(summary["lines"] or 0),
         total_cost=summary["cost"] or Decimal(0),
         offset=offset,
-        rows=page.to_pyarrow().to_pylist(),
+        rows=prepared.fetch(page),
     )

@@ -12,7 +12,7 @@ from comptroller.attribution.specs import Attribution
 from comptroller.ledger.schema import BUSINESS_DIMENSIONS
 from comptroller.ledger.store import Ledger
 from comptroller.reports.dimensions import cost_column
-from comptroller.reports.spend import SpendQuery, attributed_lines
+from comptroller.reports.spend import SpendQuery, prepared_lines
 
 COVERAGE_DIMENSIONS: tuple[str, ...] = tuple(d for d in BUSINESS_DIMENSIONS if d != "cost_layer")
 
@@ -42,13 +42,13 @@ def tag_coverage(
     """Share of spend and lines for which each dimension resolves (tag, telemetry or rule)."""
     amount = cost_column(cost)
     query = SpendQuery(start=start, end=end, cost=cost)
-    table = attributed_lines(ledger, attribution, list(dimensions), query, [amount])
+    prepared, table = prepared_lines(ledger, attribution, query, [amount], list(dimensions))
     metrics = {"_total": table[amount].sum(), "_lines": table.count()}
     for d in dimensions:
         has = table[d].notnull()
         metrics[f"{d}__cost"] = table[amount].sum(where=has)
         metrics[f"{d}__lines"] = has.sum()
-    row = table.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    row = prepared.fetch(table.aggregate(**metrics))[0]
     total = row["_total"] or Decimal(0)
     return [
         DimensionCoverage(
@@ -82,8 +82,8 @@ def unowned_spend(
     """Spend no owner resolves for, largest first: the queue someone works down."""
     amount = cost_column(cost)
     query = SpendQuery(start=start, end=end, cost=cost)
-    table = attributed_lines(ledger, attribution, ["owner", *by], query, [amount])
+    prepared, table = prepared_lines(ledger, attribution, query, [amount], ["owner", *by])
     table = table.filter(table["owner"].isnull())
     grouped = table.group_by(list(by)).aggregate(cost=table[amount].sum(), lines=table.count())
-    rows = grouped.order_by(ibis.desc("cost")).limit(limit).to_pyarrow().to_pylist()
+    rows = prepared.fetch(grouped.order_by(ibis.desc("cost")).limit(limit))
     return [UnownedSpend({k: r[k] for k in by}, r["cost"] or Decimal(0), int(r["lines"])) for r in rows]

@@ -14,7 +14,7 @@ from typing import Any
 from comptroller.attribution.specs import Attribution
 from comptroller.ledger.schema import COST_LAYERS
 from comptroller.ledger.store import Ledger
-from comptroller.reports.spend import SpendQuery, attributed_lines
+from comptroller.reports.spend import SpendQuery, prepared_lines
 from comptroller.reports.trend import restrict_teams
 
 CUBE_DIMENSIONS: tuple[str, ...] = ("cost_layer", "team", "model", "agent", "vendor", "owner")
@@ -69,15 +69,15 @@ class Overview:
 def _cube(
     ledger: Ledger, attribution: Attribution, start: date, end: date, teams: Collection[str] | None
 ) -> list[dict[str, Any]]:
-    table = attributed_lines(
-        ledger, attribution, list(CUBE_DIMENSIONS), SpendQuery(start=start, end=end), ["EffectiveCost"]
+    prepared, table = prepared_lines(
+        ledger, attribution, SpendQuery(start=start, end=end), ["EffectiveCost"], list(CUBE_DIMENSIONS)
     )
     table = restrict_teams(table, teams)
     day = table["ChargePeriodStart"].truncate("D")
     grouped = table.group_by(day=day, **{d: table[d] for d in CUBE_DIMENSIONS}).aggregate(
         cost=table["EffectiveCost"].sum()
     )
-    rows = grouped.to_pyarrow().to_pylist()
+    rows = prepared.fetch(grouped)
     for row in rows:
         value = row["day"]
         row["day"] = value.date() if isinstance(value, datetime) else value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from comptroller.ledger.schema import BUSINESS_DIMENSIONS
 from comptroller.ledger.store import Ledger
 from comptroller.reconcile.precedence import showback_lines
 from comptroller.reports.dimensions import check_dimensions, cost_column, dimension_expression
+from comptroller.reports.prepared import PreparedLines, period_bounds, prepare
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +50,39 @@ class SpendReport:
 
 def in_period(table: ir.Table, start: date | None, end: date | None) -> ir.Table:
     """Lines whose charge period starts within [start, end] (whole days, UTC)."""
+    return _between(table, *period_bounds(start, end))
+
+
+def _between(table: ir.Table, start: datetime | None, end: datetime | None) -> ir.Table:
     if start:
-        table = table.filter(table["ChargePeriodStart"] >= datetime.combine(start, time()))
+        table = table.filter(table["ChargePeriodStart"] >= start)
     if end:
-        table = table.filter(table["ChargePeriodStart"] < datetime.combine(end + timedelta(days=1), time()))
+        table = table.filter(table["ChargePeriodStart"] < end)
     return table
+
+
+def lines_expression(
+    table: ir.Table,
+    attribution: Attribution,
+    dimensions: list[str],
+    start: datetime | None,
+    end: datetime | None,
+    amounts: list[str],
+    allocate: bool,
+    precedence: bool = True,
+) -> ir.Table:
+    """``table``'s lines charged in [start, end), each (provider, day)'s model-API spend counted
+    once (``reconcile.precedence``; ``precedence=False`` when the caller knows no day has two
+    records), attributed for ``dimensions`` and (optionally) allocated."""
+    lines = _between(table, start, end)
+    if precedence:
+        lines = showback_lines(lines, amounts)
+    allocations = attribution.allocations if allocate else ()
+    needed = list(dimensions)
+    for spec in allocations:
+        needed.append(spec.dimension)
+        needed += [c for c in referenced_columns(spec.condition) if c in BUSINESS_DIMENSIONS]
+    return allocate_all(attributed(lines, attribution, needed), allocations, amounts)
 
 
 def attributed_lines(
@@ -61,31 +90,49 @@ def attributed_lines(
 ) -> ir.Table:
     """Cost lines in the query's period, each (provider, day)'s model-API spend counted once
     (``reconcile.precedence``), attributed, filtered and (optionally) allocated."""
-    table = showback_lines(in_period(ledger.cost_lines(), query.start, query.end), amounts)
-    allocations = attribution.allocations if query.allocate else ()
-    needed = [*dimensions, *query.filters]
-    for spec in allocations:
-        needed.append(spec.dimension)
-        needed += [c for c in referenced_columns(spec.condition) if c in BUSINESS_DIMENSIONS]
-    table = attributed(table, attribution, needed)
-    table = allocate_all(table, allocations, amounts)
+    table = lines_expression(
+        ledger.cost_lines(),
+        attribution,
+        [*dimensions, *query.filters],
+        *period_bounds(query.start, query.end),
+        amounts,
+        query.allocate,
+    )
     for name, value in query.filters.items():
         column = dimension_expression(table, name)
         table = table.filter(column.isnull() if value == "" else column == value)
     return table
 
 
-def spend(ledger: Ledger, attribution: Attribution, query: SpendQuery) -> SpendReport:
+def prepared_lines(
+    ledger: Ledger, attribution: Attribution, query: SpendQuery, amounts: list[str], dimensions: list[str]
+) -> tuple[PreparedLines, ir.Table]:
+    """The query's attributed lines from SQL compiled once per shape (``reports.prepared``), and
+    the placeholder table with the query's filters applied. ``dimensions`` (checked, as are the
+    filters' names) are the business dimensions, ledger columns or tags the caller reads."""
     if query.start and query.end and query.start > query.end:
         raise QueryError(f"the period is empty: {query.start} is after {query.end}")
+    table = ledger.cost_lines()
+    names = check_dimensions([*dimensions, *query.filters], table.columns)
+    prepared = prepare(
+        ledger,
+        table,
+        attribution,
+        names,
+        *period_bounds(query.start, query.end),
+        tuple(amounts),
+        query.allocate,
+    )
+    return prepared, prepared.filtered(query.filters)
+
+
+def spend(ledger: Ledger, attribution: Attribution, query: SpendQuery) -> SpendReport:
     amount = cost_column(query.cost)
-    columns = ledger.columns()
-    by = check_dimensions(query.by, columns)
-    check_dimensions(query.filters, columns)
-    table = attributed_lines(ledger, attribution, by, query, [amount])
+    by = list(query.by)
+    prepared, table = prepared_lines(ledger, attribution, query, [amount], by)
     keys = {name: dimension_expression(table, name) for name in by}
     grouped = table.group_by(currency=table["BillingCurrency"], **keys).aggregate(cost=table[amount].sum())
-    frame = grouped.order_by(ibis.desc("cost")).to_pyarrow().to_pylist()
+    frame = prepared.fetch(grouped.order_by(ibis.desc("cost")))
     currencies = {r["currency"] for r in frame}
     mixed = len(currencies) > 1
     rows = []

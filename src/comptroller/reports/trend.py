@@ -14,8 +14,8 @@ import ibis.expr.types as ir
 from comptroller.attribution.specs import Attribution
 from comptroller.errors import QueryError
 from comptroller.ledger.store import Ledger
-from comptroller.reports.dimensions import check_dimensions, cost_column, dimension_expression
-from comptroller.reports.spend import SpendQuery, attributed_lines
+from comptroller.reports.dimensions import cost_column, dimension_expression
+from comptroller.reports.spend import SpendQuery, prepared_lines
 
 GRAINS: dict[str, str] = {"day": "D", "week": "W", "month": "M"}
 """Week periods start on Monday (ISO), on DuckDB and PostgreSQL alike."""
@@ -60,18 +60,14 @@ def spend_trend(
         raise QueryError(f"grain must be one of {', '.join(GRAINS)}, not {grain!r}")
     if len(query.by) > MAX_GROUPS:
         raise QueryError(f"a trend splits by at most {MAX_GROUPS} dimensions, not {len(query.by)}")
-    if query.start and query.end and query.start > query.end:
-        raise QueryError(f"the period is empty: {query.start} is after {query.end}")
     amount = cost_column(query.cost)
-    columns = ledger.columns()
-    by = check_dimensions(query.by, columns)
-    check_dimensions(query.filters, columns)
-    needed = [*by, "team"] if teams is not None else by
-    table = restrict_teams(attributed_lines(ledger, attribution, needed, query, [amount]), teams)
+    by = list(query.by)
+    prepared, table = prepared_lines(ledger, attribution, query, [amount], [*by, "team"])
+    table = restrict_teams(table, teams)
     keys = {name: dimension_expression(table, name) for name in by}
     period = table["ChargePeriodStart"].truncate(GRAINS[grain])
     grouped = table.group_by(period=period, **keys).aggregate(cost=table[amount].sum())
-    frame = grouped.order_by(["period", *by]).to_pyarrow().to_pylist()
+    frame = prepared.fetch(grouped.order_by(["period", *by]))
     rows = []
     for record in frame:
         start = record["period"]
