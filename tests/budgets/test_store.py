@@ -92,3 +92,12 @@ def test_delete_refuses_a_parent_then_deletes_leaves(state):
         ] * 2
         with pytest.raises(NotFoundError, match="no budget with id 'org'"):
             store.get_budget(session, "org")
+
+
+def test_amounts_finer_than_a_hundredth_of_a_cent_are_refused_not_rounded(state):
+    with pytest.raises(BudgetError, match="amount: 10.00005 has more than 4 decimal places"):
+        save(state, make("search", "10.00005"))
+    with state.session() as session:
+        assert store.list_budgets(session) == []
+    with pytest.raises(ValueError, match="amount"):
+        make("tiny", "1.4e-45")  # below the gateway's micro-dollar resolution

@@ -53,7 +53,9 @@ class BudgetChanges(BaseModel):
     scope: BudgetScope | None = None
     scope_value: str | None = None
     period: BudgetPeriod | None = None
-    amount: Decimal | None = Field(default=None, gt=0, le=Decimal("1e12"), decimal_places=4, allow_inf_nan=False)
+    amount: Decimal | None = Field(
+        default=None, gt=0, le=Decimal("1e12"), decimal_places=6, allow_inf_nan=False
+    )
     currency: str | None = None
     behaviour: BudgetBehaviour | None = None
     fail_mode: FailMode | None = None

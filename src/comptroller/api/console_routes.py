@@ -4,6 +4,7 @@ one page of lines), so the browser never receives the raw ledger."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -19,8 +20,10 @@ from comptroller.budgets.model import BudgetPeriod, BudgetScope
 from comptroller.budgets.status import budget_statuses
 from comptroller.config import Settings
 from comptroller.errors import QueryError
+from comptroller.governance import registry
 from comptroller.governance.rbac import GLOBAL_READ_ROLES, READ_ROLES, Role
 from comptroller.governance.scoping import team_filter_sets
+from comptroller.governance.use_case_spend import month_to_date_actuals
 from comptroller.inventory.discover import discover
 from comptroller.inventory.registered import registered_uses
 from comptroller.ledger.store import Ledger, open_ledger
@@ -225,6 +228,24 @@ def get_console_inventory(source: Source) -> list[dict[str, Any]]:
     )
 
 
+@router.get("/console/use-case-actuals")
+def get_console_use_case_actuals(source: Source, principal: Reader) -> list[dict[str, Any]]:
+    """What ``GET /use-cases/actuals`` answers, reused until the ledger, the attribution, the
+    use cases' links or the day change."""
+    with source.state.session() as session:
+        rows = registry.list_use_cases(session, principal)
+    today = datetime.now(UTC).date()
+    links = tuple((r.id, json.dumps((r.links or {}).get("dimensions") or {}, sort_keys=True)) for r in rows)
+    actuals = source.cached(
+        ("use_case_actuals", links, today, principal.team_scope),
+        lambda: month_to_date_actuals(source.ledger, source.attribution, rows, principal, today),
+    )
+    return [
+        {"id": use_case_id, "actual_month_to_date": actual, "through": today.isoformat()}
+        for use_case_id, actual in actuals.items()
+    ]
+
+
 def warm_reports(settings: Settings) -> None:
     """Answer the questions every first page load asks (overview, the explorer's default view,
     budgets, inventory, the first page of lines) into the report cache, so the first person to
@@ -240,6 +261,7 @@ def warm_reports(settings: Settings) -> None:
         get_trend(source, admin, by="team", grain="week")
         get_console_budgets(source)
         get_console_inventory(source)
+        get_console_use_case_actuals(source, admin)
         get_cost_lines(source, admin)
     finally:
         source.close()

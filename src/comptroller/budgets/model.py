@@ -65,7 +65,8 @@ class Budget(BaseModel):
     scope: BudgetScope
     scope_value: str | None = Field(default=None, max_length=256)
     period: BudgetPeriod = BudgetPeriod.MONTHLY
-    amount: Decimal = Field(gt=0, le=Decimal("1e12"), decimal_places=4, allow_inf_nan=False)
+    # Micro-dollars: the resolution of the gateway's counters.
+    amount: Decimal = Field(gt=0, le=Decimal("1e12"), decimal_places=6, allow_inf_nan=False)
     currency: str = "USD"
     behaviour: BudgetBehaviour = BudgetBehaviour.HARD_CAP
     fail_mode: FailMode = FailMode.CLOSED

@@ -72,6 +72,10 @@ def to_budget(row: BudgetRow) -> Budget:
 
 
 def _fields(budget: Budget) -> dict[str, Any]:
+    if budget.amount != budget.amount.quantize(AMOUNT_PLACES):
+        raise BudgetError(
+            f"amount: {_plain(budget.amount)} has more than 4 decimal places; stored budgets are kept to 1/100 cent"
+        )
     return {
         "name": budget.name,
         "scope": budget.scope.value,

@@ -11,7 +11,7 @@ function monthStart(today = new Date()) {
 }
 
 export async function render(main) {
-  const [useCases, actuals] = await Promise.all([api("/use-cases"), api("/use-cases/actuals")]);
+  const [useCases, actuals] = await Promise.all([api("/use-cases"), api("/console/use-case-actuals")]);
   const from = monthStart();
   const byId = new Map(actuals.map(a => [a.id, a.actual_month_to_date]));
   const rows = useCases.map(u => ({ ...u, actual: byId.has(u.id) ? byId.get(u.id) : null }));
