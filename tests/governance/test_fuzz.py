@@ -13,7 +13,7 @@ from schemathesis import GenerationMode
 
 from tests.governance.conftest import bearer
 
-ROUNDS = 3
+ROUNDS = 2
 ANSWERS_401 = {"/api/v1/auth/login"}
 """Where 401 is the right answer to a valid request: a made-up password. A 403 counts as a
 refusal only from a role check (``{"detail": ...}``); a rule of the domain, such as nobody
