@@ -67,14 +67,14 @@ def default_snapshot() -> Snapshot:
             name="broke",
             scope=BudgetScope.KEY,
             scope_value="key_broke",
-            amount=Decimal("0.000001"),
+            amount=Decimal("0.0001"),
         ),
         Budget(
             id="b_approval",
             name="needs approval",
             scope=BudgetScope.KEY,
             scope_value="key_approval",
-            amount=Decimal("0.000001"),
+            amount=Decimal("0.0001"),
             behaviour=BudgetBehaviour.APPROVAL,
         ),
         Budget(

@@ -1,4 +1,5 @@
-"""Run the gateway under uvicorn (uvloop, httptools, no access log), one or more workers.
+"""Run the gateway under uvicorn (uvloop, httptools, no access log, no proxy-header rewriting),
+one or more workers.
 
 ``python -m comptroller.gateway --config FILE`` starts it without loading the control plane's
 CLI, so a replica starts quickly; ``comptroller gateway`` calls the same ``serve``.
@@ -41,6 +42,10 @@ def serve(config_path: Path, host: str = "127.0.0.1", port: int = 4000, workers:
         lifespan="on",
         access_log=False,
         log_level="warning",
+        # Nothing reads the peer address, so the per-request X-Forwarded-* rewrite is skipped;
+        # the Server header only costs bytes on every response.
+        proxy_headers=False,
+        server_header=False,
     )
 
 

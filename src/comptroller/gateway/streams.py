@@ -42,6 +42,8 @@ class SseSplitter:
 
 def event_data(event: bytes) -> bytes | None:
     """The ``data:`` payload of one event (lines joined), or None when it has none."""
+    if event.startswith(b"data:") and event.find(b"\n") == len(event) - 2:
+        return event[5:-2].lstrip()  # the usual one-line event, without splitting it into lines
     parts = [line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:")]
     if not parts:
         return None
