@@ -13,9 +13,11 @@ Added latency is the gateway's latency minus the latency of calling the mock dir
 concurrency, in the same run. CPU per request is the gateway process tree's CPU seconds over the
 requests it served. Prints a Markdown table and the ratios ours/LiteLLM.
 
-    .venv/bin/python bench/gateway.py                        # levels 1, 50, 100, 300, 1000
+    .venv/bin/python bench/gateway.py                        # levels 1, 50, 100, 300
+    .venv/bin/python bench/gateway.py --levels 1,50,100,300,1000
     .venv/bin/python bench/gateway.py --quick                # levels 1 and 50, fewer requests
-    .venv/bin/python bench/gateway.py --soak 200000          # RSS over a long run (ours only)
+    .venv/bin/python bench/gateway.py --soak 200000          # plus RSS over a long run (ours only)
+    .venv/bin/python bench/gateway.py --soak 200000 --soak-only
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ LITELLM = ROOT / ".bench" / "litellm-venv" / "bin" / "litellm"
 MODEL = "gpt-4o-mini"
 OUR_KEY = "sk-cmp-bench-0123456789abcdefghijklmnopqrstuv"
 LITELLM_KEY = "sk-litellm-bench-master"
+REQUEST_TIMEOUT_S = 30
 BODY = {
     "model": MODEL,
     "messages": [
@@ -293,7 +296,9 @@ async def _drive(
     result = LoadResult()
     remaining = total
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+    # A gateway that cannot keep up must show up as errors, not stall the run for minutes.
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(connector=connector, headers=headers, timeout=timeout) as session:
 
         async def worker() -> None:
             nonlocal remaining
@@ -313,7 +318,7 @@ async def _drive(
                             result.errors += 1
                             result.first_error = result.first_error or f"HTTP {r.status}: {await r.text()}"
                             continue
-                except aiohttp.ClientError as exc:
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     result.errors += 1
                     result.first_error = result.first_error or repr(exc)
                     continue
@@ -415,6 +420,12 @@ def measure(latency_ms: int, levels: list[int], quick: bool, with_litellm: bool)
                     for g in gateways:
                         result, cpu = run_load(g, stream, level, total)
                         rows.append(Row(g.name, stream, level, result, cpu, baseline))
+                        print(
+                            f"  {g.name} stream={stream} c={level}: {result.throughput:,.0f} req/s, "
+                            f"{1000 * cpu / max(1, total):.2f} ms CPU/req, {result.errors} errors",
+                            file=sys.stderr,
+                            flush=True,
+                        )
             for g in gateways:
                 facts[g.name]["peak_rss_mib"] = rss_mib(g.process.pid, "VmHWM")
                 facts[g.name]["rss_mib"] = rss_mib(g.process.pid)
@@ -507,6 +518,14 @@ def print_report(rows: list[Row], facts: dict, sat: dict, latency_ms: int) -> No
         print(f"  peak RSS: {ratio(facts['ours']['peak_rss_mib'], facts['litellm']['peak_rss_mib'])}")
 
 
+def print_soak(total: int, samples: list[tuple[int, float]]) -> None:
+    first, last = samples[0][1], samples[-1][1]
+    print(
+        f"\nSoak of {total:,} requests, RSS (MiB) every tenth: " + ", ".join(f"{m:.1f}" for _, m in samples)
+    )
+    print(f"  growth after the first tenth: {100 * (last - first) / first:+.1f}% (goal within 10%)")
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b and b == b and a == a else "n/a"
 
@@ -514,12 +533,16 @@ def ratio(a: float, b: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--latency-ms", type=int, default=50)
-    parser.add_argument("--levels", default="1,50,100,300,1000")
+    parser.add_argument("--levels", default="1,50,100,300")
     parser.add_argument("--quick", action="store_true", help="levels 1 and 50, fewer requests")
     parser.add_argument("--saturation-requests", type=int, default=5000)
     parser.add_argument("--soak", type=int, default=0, help="requests for the RSS soak (ours only)")
+    parser.add_argument("--soak-only", action="store_true", help="run only the RSS soak")
     parser.add_argument("--no-litellm", action="store_true")
     args = parser.parse_args()
+    if args.soak_only:
+        print_soak(args.soak or 200_000, soak(args.latency_ms, args.soak or 200_000))
+        return
     with_litellm = not args.no_litellm
     if with_litellm and not LITELLM.exists():
         sys.exit(f"{LITELLM} is missing: `make bench-gateway` installs LiteLLM into its own virtualenv")
@@ -528,13 +551,7 @@ def main() -> None:
     sat = saturation(0, with_litellm, 1000 if args.quick else args.saturation_requests)
     print_report(rows, facts, sat, args.latency_ms)
     if args.soak:
-        samples = soak(args.latency_ms, args.soak)
-        first, last = samples[0][1], samples[-1][1]
-        print(
-            f"\nSoak of {args.soak:,} requests, RSS (MiB) every tenth: "
-            + ", ".join(f"{m:.0f}" for _, m in samples)
-        )
-        print(f"  growth after the first tenth: {100 * (last - first) / first:+.1f}% (goal within 10%)")
+        print_soak(args.soak, soak(args.latency_ms, args.soak))
     median_ms = statistics.median(r.cpu_ms_per_request for r in rows if r.gateway == "ours")
     print(f"\nOurs: median CPU per request over all levels {median_ms:.2f} ms (goal ≤ 1 ms)")
 
