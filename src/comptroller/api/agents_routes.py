@@ -20,7 +20,8 @@ from comptroller.agents.models import AgentRow
 from comptroller.agents.rollback import call_rollback_webhook, rollback_run
 from comptroller.agents.specs import AgentSpec, NextAction, RunEnd, RunStart, StepReport
 from comptroller.api.auth import Principal, require
-from comptroller.api.notify_routes import Ctx, notify_later
+from comptroller.api.deps import Ctx
+from comptroller.api.notify_routes import notify_later
 from comptroller.config import Settings
 from comptroller.context import Context
 from comptroller.errors import AgentRunError, ComptrollerError, ForbiddenError

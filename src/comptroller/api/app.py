@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
@@ -27,6 +26,7 @@ from comptroller.api import (
 )
 from comptroller.api.audit_routes import audit_change
 from comptroller.api.auth import Principal, public, require
+from comptroller.api.deps import Ctx
 from comptroller.attribution.conditions import compile_condition
 from comptroller.attribution.specs import RuleSpec
 from comptroller.config import Settings
@@ -42,14 +42,6 @@ from comptroller.reports.coverage import tag_coverage, unowned_spend
 from comptroller.reports.spend import SpendQuery
 from comptroller.state import repository
 
-
-def request_context(request: Request) -> Iterator[Context]:
-    """Each request opens what it uses and lets go, so CLI writes can take the ledger between."""
-    with Context(request.app.state.settings) as ctx:
-        yield ctx
-
-
-Ctx = Annotated[Context, Depends(request_context)]
 Finops = Annotated[Principal, require(Role.FINOPS)]
 
 

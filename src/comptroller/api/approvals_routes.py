@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from comptroller.agents.models import AgentRow
 from comptroller.api.auth import Principal, require
-from comptroller.api.notify_routes import Ctx, notify_later
+from comptroller.api.deps import Ctx
+from comptroller.api.notify_routes import notify_later
 from comptroller.budgets.model import BudgetScope
 from comptroller.budgets.store import BudgetRow, get_budget
 from comptroller.errors import ForbiddenError

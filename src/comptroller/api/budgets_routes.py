@@ -5,20 +5,19 @@ would break the tree (unknown parent, cycle, child above parent) is a 400 saying
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from comptroller.api.auth import Principal, require
+from comptroller.api.deps import Ctx
 from comptroller.budgets import store
 from comptroller.budgets.model import Budget, BudgetBehaviour, BudgetPeriod, BudgetScope, FailMode
 from comptroller.budgets.status import budget_statuses, status_of
-from comptroller.context import Context
 from comptroller.errors import NotFoundError
 from comptroller.governance.rbac import READ_ROLES, Role
 from comptroller.keys.snapshot_builder import apply_change
@@ -26,12 +25,6 @@ from comptroller.keys.snapshot_builder import apply_change
 router = APIRouter(prefix="/api/v1/budgets", tags=["budgets"])
 
 
-def budgets_context(request: Request) -> Iterator[Context]:
-    with Context(request.app.state.settings) as ctx:
-        yield ctx
-
-
-Ctx = Annotated[Context, Depends(budgets_context)]
 Manager = Annotated[Principal, require(Role.FINOPS)]
 Reader = Annotated[Principal, require(*READ_ROLES)]
 

@@ -8,13 +8,12 @@ and Redis.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from comptroller.api.auth import Principal, require
-from comptroller.context import Context
+from comptroller.api.deps import Ctx
 from comptroller.governance.rbac import GLOBAL_READ_ROLES, READ_ROLES, Role
 from comptroller.keys import kill_switches, rate_limits, virtual_keys
 from comptroller.keys.snapshot_builder import PublishResult, apply_change, publish
@@ -30,12 +29,6 @@ from comptroller.keys.specs import (
 router = APIRouter(prefix="/api/v1", tags=["gateway control"])
 
 
-def control_context(request: Request) -> Iterator[Context]:
-    with Context(request.app.state.settings) as ctx:
-        yield ctx
-
-
-Ctx = Annotated[Context, Depends(control_context)]
 Manager = Annotated[Principal, require(Role.FINOPS)]
 READERS = [require(*GLOBAL_READ_ROLES)]
 

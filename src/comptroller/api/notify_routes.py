@@ -3,19 +3,18 @@ evaluation and digest endpoints a scheduler may call instead of the CLI."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from sqlalchemy import select
 
 from comptroller.api.auth import Principal, require
+from comptroller.api.deps import Ctx
 from comptroller.budgets.alert_models import BudgetAlertRow
 from comptroller.budgets.digest import build_digest, send_digest
 from comptroller.budgets.scheduled import run_checks
 from comptroller.config import Settings
-from comptroller.context import Context
 from comptroller.governance.rbac import GLOBAL_READ_ROLES, Role
 from comptroller.notify.delivery import DeliveryResult, list_deliveries, notify
 from comptroller.notify.message import Notification, NotificationKind
@@ -34,12 +33,6 @@ router = APIRouter(tags=["notifications"])
 CHANNELS = "/api/v1/notification-channels"
 
 
-def request_context(request: Request) -> Iterator[Context]:
-    with Context(request.app.state.settings) as ctx:
-        yield ctx
-
-
-Ctx = Annotated[Context, Depends(request_context)]
 Manager = Annotated[Principal, require(Role.FINOPS)]
 READERS = [require(*GLOBAL_READ_ROLES)]
 

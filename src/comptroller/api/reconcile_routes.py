@@ -4,25 +4,16 @@ The answer names every provider project's cost, so it is for the roles that read
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from comptroller.api.auth import require
-from comptroller.context import Context
+from comptroller.api.deps import Ctx
 from comptroller.governance.rbac import GLOBAL_READ_ROLES
 from comptroller.reconcile.report import parse_month, reconcile
 
 router = APIRouter(prefix="/api/v1/reconcile", tags=["reconcile"], dependencies=[require(*GLOBAL_READ_ROLES)])
-
-
-def reconcile_context(request: Request) -> Iterator[Context]:
-    with Context(request.app.state.settings) as ctx:
-        yield ctx
-
-
-Ctx = Annotated[Context, Depends(reconcile_context)]
 
 
 @router.get("")
