@@ -95,7 +95,7 @@ def test_delete_refuses_a_parent_then_deletes_leaves(state):
 
 
 def test_amounts_finer_than_a_hundredth_of_a_cent_are_refused_not_rounded(state):
-    with pytest.raises(BudgetError, match="amount: 10.00005 has more than 4 decimal places"):
+    with pytest.raises(BudgetError, match=r"amount: 10\.00005 has more than 4 decimal places"):
         save(state, make("search", "10.00005"))
     with state.session() as session:
         assert store.list_budgets(session) == []
