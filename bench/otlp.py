@@ -29,6 +29,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from comptroller.api.app import create_app
 from comptroller.config import Settings
+from comptroller.context import Context
+from comptroller.governance import users
 
 GOAL_SPANS_PER_SECOND = 5_000
 DATA = Path(__file__).with_name(".data") / "otlp"
@@ -86,11 +88,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def ingest_token(settings: Settings) -> str:
+    """What a collector holds: a token of a finops user, limited to the OTLP receiver."""
+    with Context(settings) as ctx, ctx.state.session() as session, session.begin():
+        users.create_user(session, "collector", actor="bench", roles=("finops",))
+        return users.create_token(session, "collector", actor="bench", scope="ingest").secret
+
+
 def run(spans: int, batch: int) -> float:
     """Post every body to a fresh server; return spans per second."""
     bodies = build_bodies(spans, batch)
     shutil.rmtree(DATA, ignore_errors=True)
     settings = Settings.from_env(DATA / "home")
+    token = ingest_token(settings)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -101,7 +111,7 @@ def run(spans: int, batch: int) -> float:
         time.sleep(0.02)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            headers = {"Content-Type": "application/x-protobuf"}
+            headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {token}"}
             started = time.perf_counter()
             for body in bodies:
                 client.post("/v1/traces", content=body, headers=headers).raise_for_status()
