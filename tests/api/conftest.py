@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from comptroller.api.app import create_app
 from comptroller.config import Settings
@@ -17,12 +13,7 @@ from comptroller.context import Context
 from comptroller.governance import users
 from comptroller.ingest.focus_ingest import ingest_focus
 from tests.export.test_focus_export import focus_csv
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.live_server import serve
 
 
 @pytest.fixture
@@ -42,17 +33,8 @@ def server(tmp_path, settings) -> Iterator[str]:
                 )
             ],
         )
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    with serve(create_app(settings)) as url:
+        yield url
 
 
 def issue_token(

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from comptroller.api.app import create_app
 from comptroller.config import Settings
 from comptroller.context import Context
 from comptroller.governance import users
-from tests.api.conftest import free_port
+from tests.live_server import serve
 
 PRINCIPALS = {
     "admin": (("admin",), ()),
@@ -26,22 +22,6 @@ PRINCIPALS = {
     "viewer": (("viewer",), ()),
     "norole": ((), ()),
 }
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(5)
 
 
 @pytest.fixture(scope="module")

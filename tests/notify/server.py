@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from comptroller.api.app import create_app
 from comptroller.config import Settings
 from comptroller.governance import users
 from comptroller.state.db import StateDB
-from tests.notify.receivers import free_port
+from tests.live_server import serve as serve_app
 
 
 def api_settings(folder: Path, state: StateDB) -> Settings:
@@ -24,20 +21,8 @@ def api_settings(folder: Path, state: StateDB) -> Settings:
 
 @contextmanager
 def serve(settings: Settings) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    with serve_app(create_app(settings)) as url:
+        yield url
 
 
 def client(

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from comptroller.api.app import create_app
 from comptroller.config import Settings
 from comptroller.context import Context
-from tests.api.conftest import free_port, issue_token
+from tests.api.conftest import issue_token
+from tests.live_server import serve
 from tests.reconcile.telemetry import load_month
 
 
@@ -27,18 +25,8 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def server(settings) -> Iterator[str]:
-    port = free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    with serve(create_app(settings)) as url:
+        yield url
 
 
 def test_reconcile_endpoint_explains_gaps_and_checks_roles(server, settings):
