@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from comptroller.agents import registry, runs
 from comptroller.agents.specs import AgentSpec
-from comptroller.cli.keys_commands import JsonOpt, cli_actor, invalid
+from comptroller.cli.changes import JsonOpt, cli_actor, invalid
 from comptroller.cli.output import console, fail, money, print_json, table
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError, ConfigError

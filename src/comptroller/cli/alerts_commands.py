@@ -10,7 +10,7 @@ import typer
 
 from comptroller.budgets.digest import build_digest, send_digest
 from comptroller.budgets.scheduled import run_checks
-from comptroller.cli.keys_commands import JsonOpt, cli_actor
+from comptroller.cli.changes import JsonOpt, cli_actor
 from comptroller.cli.output import console, fail, print_json, table
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError, ConfigError

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from comptroller.cli.keys_commands import JsonOpt, cli_actor, report_publish
+from comptroller.cli.changes import JsonOpt, cli_actor, report_publish
 from comptroller.cli.output import console, fail, print_json, table
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError, InvalidInputError
@@ -117,9 +117,13 @@ def approve(
         except ComptrollerError as exc:
             raise fail(exc) from exc
         message = f"[green]approved[/] {request_id}"
-        if decision.budget is not None:
+        if decision.changes_gateway:
             published = publish(ctx, refresh_spend=False)
-            message += f"; budget {decision.budget.id} is now {decision.budget.amount} (snapshot v{published.version})"
+            if decision.budget is not None:
+                message += f"; budget {decision.budget.id} is now {decision.budget.amount}"
+            else:
+                message += "; the gateway lets the next matching request through once"
+            message += f" (snapshot v{published.version})"
             report_publish(published)
     console.print(message)
 

@@ -7,18 +7,11 @@ the command (the CLI acts with the machine's authority, not a Comptroller login)
 
 from __future__ import annotations
 
-import getpass
 from typing import Any
 
+from comptroller.cli.changes import cli_actor
 from comptroller.context import Context
 from comptroller.governance import audit
-
-
-def cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary container uid
-        return "cli:unknown"
 
 
 def record_change(ctx: Context, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:

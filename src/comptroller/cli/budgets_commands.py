@@ -12,12 +12,11 @@ from pydantic import ValidationError
 from comptroller.budgets import store
 from comptroller.budgets.model import Budget, BudgetBehaviour, BudgetPeriod, BudgetScope, FailMode
 from comptroller.budgets.status import BudgetStatus, budget_statuses
-from comptroller.cli.keys_commands import JsonOpt, cli_actor, invalid, report_publish
+from comptroller.cli.changes import JsonOpt, invalid, publish_change
 from comptroller.cli.output import console, fail, money, print_json, table
 from comptroller.cli.params import parse_day
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError, InvalidInputError
-from comptroller.keys.snapshot_builder import apply_change
 
 budgets_app = typer.Typer(help="Budgets: alert, approval or hard cap, per scope and period, in a tree.")
 
@@ -49,15 +48,9 @@ def _build(fields: dict[str, Any]) -> Budget:
 
 
 def _save(budget: Budget) -> Budget:
-    actor = cli_actor()
-    with Context() as ctx:
-        try:
-            applied = apply_change(
-                ctx, lambda s: store.save_budget(s, budget, actor=actor), remeasure={budget.id}
-            )
-        except ComptrollerError as exc:
-            raise fail(exc) from exc
-    report_publish(applied.published)
+    applied = publish_change(
+        lambda s, actor: store.save_budget(s, budget, actor=actor), remeasure={budget.id}
+    )
     return applied.result
 
 
@@ -202,13 +195,7 @@ def update(
 @budgets_app.command("delete")
 def delete(budget_id: str) -> None:
     """Delete a budget that has no children."""
-    actor = cli_actor()
-    with Context() as ctx:
-        try:
-            applied = apply_change(ctx, lambda s: store.delete_budget(s, budget_id, actor=actor))
-        except ComptrollerError as exc:
-            raise fail(exc) from exc
-    report_publish(applied.published)
+    publish_change(lambda s, actor: store.delete_budget(s, budget_id, actor=actor))
     console.print(f"deleted budget {budget_id}")
 
 

@@ -6,7 +6,6 @@ it makes is audited under ``cli:<login name>``.
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -15,6 +14,7 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
+from comptroller.cli.changes import JsonOpt, cli_actor
 from comptroller.cli.output import console, fail, print_json, table
 from comptroller.context import Context
 from comptroller.errors import ComptrollerError
@@ -28,14 +28,6 @@ audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args
 
 T = TypeVar("T")
 ROLE_HELP = f"Role, repeatable: {', '.join(r.value for r in Role)}."
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
 
 
 @contextmanager
@@ -76,7 +68,7 @@ def users_create(
 
 
 @users_app.command("list")
-def users_list(as_json: Json = False) -> None:
+def users_list(as_json: JsonOpt = False) -> None:
     """Every user with their roles and teams."""
     rows = run(lambda s: [users.user_json(u) for u in users.list_users(s)])
     if as_json:
@@ -167,7 +159,7 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list(
     username: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
-    as_json: Json = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """API tokens (never their secrets)."""
     rows = run(lambda s: [users.token_json(c, n) for c, n in users.list_tokens(s, username)])
@@ -205,7 +197,7 @@ def audit_list(
     action: Annotated[str | None, typer.Option(help="Action prefix, e.g. use_case.")] = None,
     subject: Annotated[str | None, typer.Option(help="Exact subject, e.g. user:alice.")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 50,
-    as_json: Json = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Newest entries first."""
     rows = run(
@@ -235,7 +227,7 @@ def audit_list(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: Json = False) -> None:
+def audit_verify(as_json: JsonOpt = False) -> None:
     """Recompute the hash chain; exit 1 naming the first missing or edited entry."""
     result = run(audit.verify)
     if as_json:

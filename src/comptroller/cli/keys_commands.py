@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
-from comptroller.cli.output import console, errors, fail, print_json, table
+from comptroller.cli.changes import JsonOpt, invalid, publish_change, report_publish
+from comptroller.cli.output import console, fail, print_json, table
 from comptroller.cli.params import parse_pairs
 from comptroller.context import Context
-from comptroller.errors import ComptrollerError, InvalidInputError
+from comptroller.errors import ComptrollerError
 from comptroller.keys import rate_limits, virtual_keys
-from comptroller.keys.snapshot_builder import PublishResult, apply_change, publish
+from comptroller.keys.snapshot_builder import publish
 from comptroller.keys.specs import KeyInfo, KeySpec, RateLimitInfo, RateLimitScope, RateLimitSpec
 
 keys_app = typer.Typer(help="Virtual keys for the gateway: the secret is shown once, only its hash is kept.")
 limits_app = typer.Typer(help="Rate limits (requests/tokens per minute, concurrency) per key, team or model.")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def cli_actor() -> str:
-    """Who the audit log names for a shell command: ``COMPTROLLER_ACTOR`` or the login name."""
-    return os.environ.get("COMPTROLLER_ACTOR") or f"cli:{getpass.getuser()}"
-
-
-def invalid(exc: ValidationError) -> typer.Exit:
-    """The first problem, led by the field it is about."""
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    return fail(InvalidInputError(f"{field}: {message}" if field else message))
-
-
-def report_publish(published: PublishResult) -> None:
-    """A change is committed even when Redis is down; say loudly that replicas have not heard."""
-    if published.redis_error:
-        errors.print(
-            f"[bold yellow]warning[/]: snapshot v{published.version} written to {published.path}, "
-            f"but {published.redis_error}"
-        )
 
 
 def parse_expiry(value: str | None) -> datetime | None:
@@ -117,12 +92,7 @@ def create(
         )
     except ValidationError as exc:
         raise invalid(exc) from exc
-    actor = cli_actor()
-    with Context() as ctx:
-        try:
-            applied = apply_change(ctx, lambda s: virtual_keys.create_key(s, spec, actor=actor))
-        except ComptrollerError as exc:
-            raise fail(exc) from exc
+    applied = publish_change(lambda s, actor: virtual_keys.create_key(s, spec, actor=actor))
     created = applied.result
     if as_json:
         print_json({"key": key_json(created.key), "secret": created.secret})
@@ -130,7 +100,6 @@ def create(
         console.print(f"created key [bold]{created.key.id}[/] ({created.key.name})")
         console.print("secret, shown this once; store it now:")
         typer.echo(created.secret)
-    report_publish(applied.published)
 
 
 @keys_app.command("list")
@@ -165,17 +134,11 @@ def list_keys(
 @keys_app.command("revoke")
 def revoke(key_id: str, as_json: JsonOpt = False) -> None:
     """Revoke a key; the gateway refuses it as soon as the new snapshot reaches it."""
-    actor = cli_actor()
-    with Context() as ctx:
-        try:
-            applied = apply_change(ctx, lambda s: virtual_keys.revoke_key(s, key_id, actor=actor))
-        except ComptrollerError as exc:
-            raise fail(exc) from exc
+    applied = publish_change(lambda s, actor: virtual_keys.revoke_key(s, key_id, actor=actor))
     if as_json:
         print_json(key_json(applied.result))
     else:
         console.print(f"revoked key {key_id} ({applied.result.name})")
-    report_publish(applied.published)
 
 
 @keys_app.command("publish")
@@ -249,17 +212,11 @@ def create_limit(
 ) -> None:
     """Add a rate limit; at least one of --rpm, --tpm, --max-concurrent."""
     spec = _limit_spec(scope, value, rpm, tpm, max_concurrent)
-    actor = cli_actor()
-    with Context() as ctx:
-        try:
-            applied = apply_change(ctx, lambda s: rate_limits.create_rate_limit(s, spec, actor=actor))
-        except ComptrollerError as exc:
-            raise fail(exc) from exc
+    applied = publish_change(lambda s, actor: rate_limits.create_rate_limit(s, spec, actor=actor))
     if as_json:
         print_json(applied.result.model_dump(mode="json"))
     else:
         table("rate limit created", LIMIT_COLUMNS, [limit_row(applied.result)], right=3)
-    report_publish(applied.published)
 
 
 @limits_app.command("update")
@@ -274,32 +231,18 @@ def update_limit(
 ) -> None:
     """Replace a rate limit's scope and numbers; a number left out is no longer limited."""
     spec = _limit_spec(scope, value, rpm, tpm, max_concurrent)
-    actor = cli_actor()
-    with Context() as ctx:
-        try:
-            applied = apply_change(
-                ctx, lambda s: rate_limits.update_rate_limit(s, limit_id, spec, actor=actor)
-            )
-        except ComptrollerError as exc:
-            raise fail(exc) from exc
+    applied = publish_change(lambda s, actor: rate_limits.update_rate_limit(s, limit_id, spec, actor=actor))
     if as_json:
         print_json(applied.result.model_dump(mode="json"))
     else:
         table("rate limit updated", LIMIT_COLUMNS, [limit_row(applied.result)], right=3)
-    report_publish(applied.published)
 
 
 @limits_app.command("delete")
 def delete_limit(limit_id: str) -> None:
     """Remove a rate limit."""
-    actor = cli_actor()
-    with Context() as ctx:
-        try:
-            applied = apply_change(ctx, lambda s: rate_limits.delete_rate_limit(s, limit_id, actor=actor))
-        except ComptrollerError as exc:
-            raise fail(exc) from exc
+    publish_change(lambda s, actor: rate_limits.delete_rate_limit(s, limit_id, actor=actor))
     console.print(f"deleted rate limit {limit_id}")
-    report_publish(applied.published)
 
 
 @limits_app.command("list")

@@ -7,12 +7,10 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from comptroller.cli.keys_commands import JsonOpt, cli_actor, invalid, report_publish
-from comptroller.cli.output import console, fail, print_json, table
+from comptroller.cli.changes import JsonOpt, invalid, publish_change
+from comptroller.cli.output import console, print_json, table
 from comptroller.context import Context
-from comptroller.errors import ComptrollerError
 from comptroller.keys import kill_switches
-from comptroller.keys.snapshot_builder import apply_change
 from comptroller.keys.specs import KillScope, KillSwitchInfo, KillSwitchSpec
 
 kill_app = typer.Typer(help="Kill switches: every request matching one is refused by every gateway replica.")
@@ -34,12 +32,7 @@ def engage(
         spec = KillSwitchSpec(scope=scope, scope_value=value, reason=reason)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise invalid(exc) from exc
-    actor = cli_actor()
-    with Context() as ctx:
-        try:
-            applied = apply_change(ctx, lambda s: kill_switches.engage(s, spec, actor=actor))
-        except ComptrollerError as exc:
-            raise fail(exc) from exc
+    applied = publish_change(lambda s, actor: kill_switches.engage(s, spec, actor=actor))
     switch = applied.result
     if as_json:
         print_json({**switch_json(switch), "snapshot_version": applied.published.version})
@@ -48,18 +41,12 @@ def engage(
             f"[bold red]engaged[/] kill switch {switch.id}: {switch.scope.value}={switch.scope_value} "
             f"(snapshot v{applied.published.version})"
         )
-    report_publish(applied.published)
 
 
 @kill_app.command("release")
 def release(switch_id: str, as_json: JsonOpt = False) -> None:
     """Release a kill switch; requests matching it flow again once the snapshot arrives."""
-    actor = cli_actor()
-    with Context() as ctx:
-        try:
-            applied = apply_change(ctx, lambda s: kill_switches.release(s, switch_id, actor=actor))
-        except ComptrollerError as exc:
-            raise fail(exc) from exc
+    applied = publish_change(lambda s, actor: kill_switches.release(s, switch_id, actor=actor))
     switch = applied.result
     if as_json:
         print_json({**switch_json(switch), "snapshot_version": applied.published.version})
@@ -68,7 +55,6 @@ def release(switch_id: str, as_json: JsonOpt = False) -> None:
             f"released kill switch {switch.id}: {switch.scope.value}={switch.scope_value} "
             f"(snapshot v{applied.published.version})"
         )
-    report_publish(applied.published)
 
 
 @kill_app.command("list")

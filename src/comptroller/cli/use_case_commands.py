@@ -11,7 +11,8 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from comptroller.cli.governance_commands import cli_actor, run
+from comptroller.cli.changes import JsonOpt, cli_actor
+from comptroller.cli.governance_commands import run
 from comptroller.cli.output import console, errors, print_json, table
 from comptroller.cli.params import parse_pairs
 from comptroller.context import Context
@@ -25,7 +26,6 @@ from comptroller.governance.users import principal_of
 use_cases_app = typer.Typer(
     help="The intake registry of AI use cases and their reviews.", no_args_is_help=True
 )
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def operator() -> Principal:
@@ -92,7 +92,7 @@ def create(
     dimension: Annotated[
         list[str] | None, typer.Option(help="Linked ledger dimension DIM=VALUE; repeatable.")
     ] = None,
-    as_json: Json = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Register a use case; options override the file's fields. Prints its computed risk tier."""
     fields: dict[str, Any] = {}
@@ -136,7 +136,7 @@ def list_command(
     ] = None,
     tier: Annotated[str | None, typer.Option(help="low, medium, high or critical")] = None,
     team: Annotated[str | None, typer.Option()] = None,
-    as_json: Json = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Every registered use case with its tier and status."""
     try:
@@ -174,7 +174,7 @@ def list_command(
 
 
 @use_cases_app.command("show")
-def show(use_case_id: int, as_json: Json = False) -> None:
+def show(use_case_id: int, as_json: JsonOpt = False) -> None:
     """One use case: intake, risk reasons, review progress and actual spend beside expected."""
     with Context() as ctx:
         principal = operator()
@@ -190,9 +190,18 @@ def show(use_case_id: int, as_json: Json = False) -> None:
 
 
 @use_cases_app.command("submit")
-def submit(use_case_id: int, as_json: Json = False) -> None:
+def submit(use_case_id: int, as_json: JsonOpt = False) -> None:
     """Send for review (low risk is approved at once)."""
     body = run(lambda s: _body(s, lifecycle.submit(s, use_case_id, operator())))
+    print_json(body) if as_json else _show(body)
+
+
+def _review(use_case_id: int, reviewer: str, comment: str, *, approve: bool, as_json: bool) -> None:
+    body = run(
+        lambda s: _body(
+            s, lifecycle.review(s, use_case_id, principal_of(s, reviewer), approve=approve, comment=comment)
+        )
+    )
     print_json(body) if as_json else _show(body)
 
 
@@ -201,15 +210,10 @@ def approve(
     use_case_id: int,
     reviewer: Annotated[str, typer.Option("--as", help="Username of the approver; their roles are checked.")],
     comment: Annotated[str, typer.Option()] = "",
-    as_json: Json = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Record an approval by a named reviewer; a critical use case needs two distinct ones."""
-    body = run(
-        lambda s: _body(
-            s, lifecycle.review(s, use_case_id, principal_of(s, reviewer), approve=True, comment=comment)
-        )
-    )
-    print_json(body) if as_json else _show(body)
+    _review(use_case_id, reviewer, comment, approve=True, as_json=as_json)
 
 
 @use_cases_app.command("reject")
@@ -217,22 +221,17 @@ def reject(
     use_case_id: int,
     reviewer: Annotated[str, typer.Option("--as", help="Username of the reviewer; their roles are checked.")],
     comment: Annotated[str, typer.Option()] = "",
-    as_json: Json = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Reject in review; the owner may edit and submit again."""
-    body = run(
-        lambda s: _body(
-            s, lifecycle.review(s, use_case_id, principal_of(s, reviewer), approve=False, comment=comment)
-        )
-    )
-    print_json(body) if as_json else _show(body)
+    _review(use_case_id, reviewer, comment, approve=False, as_json=as_json)
 
 
 @use_cases_app.command("transition")
 def transition(
     use_case_id: int,
     to: Annotated[str, typer.Argument(help="proposed (withdraw from review), live or retired")],
-    as_json: Json = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Withdraw from review, go live or retire."""
     try:
