@@ -4,14 +4,10 @@ days pulled, keeping a cursor of its own, and writing nothing when the provider 
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from typer.testing import CliRunner
@@ -19,6 +15,16 @@ from typer.testing import CliRunner
 from comptroller.cli.main import app
 from comptroller.context import Context
 from comptroller.ingest.provider_pull import read_cursor
+from tests.ingest.admin_api import (
+    ANTHROPIC_KEY,
+    OPENAI_KEY,
+    AdminAPI,
+    AdminHandler,
+    Query,
+    page,
+    serving,
+    window_start,
+)
 from tests.ingest.test_provider_pull import openai_bucket
 from tests.reconcile.telemetry import OPENAI_BILL, OPENAI_BILL_TOTAL
 
@@ -26,9 +32,6 @@ runner = CliRunner()
 FIRST_DAY = datetime(2025, 3, 10, tzinfo=UTC)
 """Mid-month, after the saved March bill's days (the 1st and 2nd)."""
 DAYS = 5
-PER_PAGE = 2
-OPENAI_KEY = "sk-admin-good"
-ANTHROPIC_KEY = "sk-ant-admin-good"
 OPENAI_COSTS = "/v1/organization/costs"
 ANTHROPIC_COSTS = "/v1/organizations/cost_report"
 OPENAI_USAGE = "/v1/organization/usage/completions"
@@ -93,15 +96,16 @@ def anthropic_amount(result: dict[str, Any]) -> Decimal:
     return Decimal(result["amount"]) / 100
 
 
-class CostAPI(ThreadingHTTPServer):
+class CostAPI(AdminAPI):
     """Both cost endpoints (and OpenAI's usage endpoint, for ``--all``): daily buckets from the
-    requested start on, PER_PAGE per page behind opaque next_page tokens, admin-key checks, one
-    429 before the first real answer, and on demand a failure after some good pages."""
+    requested start on, PER_PAGE per page, one 429 before the first real answer, and on demand a
+    failure after some good pages."""
+
+    openai_paths = frozenset({OPENAI_COSTS, OPENAI_USAGE})
+    anthropic_paths = frozenset({ANTHROPIC_COSTS})
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.requests: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
-        self.rate_limited = False
+        super().__init__()
         self.days = DAYS
         self.scale: dict[int, int] = {}
         """Day -> multiplier of its amounts: a provider restating a day's bill."""
@@ -110,88 +114,32 @@ class CostAPI(ThreadingHTTPServer):
         self.good_pages = 0
         """With ``fail_with``: how many pages are answered before failing."""
 
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def of(self, path: str) -> list[dict[str, list[str]]]:
-        return [query for p, query, _ in self.requests if p == path]
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: CostAPI
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        query = parse_qs(url.query)
-        server = self.server
-        server.requests.append((url.path, query, dict(self.headers)))
-        last = datetime.max.replace(tzinfo=UTC)
-        if url.path in (OPENAI_COSTS, OPENAI_USAGE):
-            if self.headers.get("Authorization") != f"Bearer {OPENAI_KEY}":
-                return self.answer(401, {"error": {"message": "Invalid admin key"}})
-            first = datetime.fromtimestamp(int(query["start_time"][0]), UTC)
-        elif url.path == ANTHROPIC_COSTS:
-            if self.headers.get("x-api-key") != ANTHROPIC_KEY:
-                return self.answer(401, {"type": "error", "error": {"type": "authentication_error"}})
-            if self.headers.get("anthropic-version") != "2023-06-01":
-                return self.answer(400, {"type": "error", "error": {"type": "invalid_request_error"}})
-            first = datetime.fromisoformat(query["starting_at"][0])
-            last = datetime.fromisoformat(query["ending_at"][0])
-        else:
-            return self.answer(404, {"error": "not found"})
-        if url.path == OPENAI_USAGE:  # one hourly bucket on the first day, enough to show --all
+    def respond(self, handler: AdminHandler, path: str, query: Query) -> None:
+        first = window_start(query)
+        last = datetime.fromisoformat(query["ending_at"][0]) if "ending_at" in query else datetime.max
+        last = last.replace(tzinfo=UTC)
+        if path == OPENAI_USAGE:  # one hourly bucket on the first day, enough to show --all
             data = [openai_bucket(0)] if first <= datetime(2025, 3, 1, tzinfo=UTC) else []
-            return self.answer(200, {"object": "page", "data": data, "has_more": False, "next_page": None})
-        if server.fail_with and url.path == server.fail_path:
-            if server.good_pages <= 0:
-                return self.answer(server.fail_with, {"error": {"message": "internal error"}})
-            server.good_pages -= 1
-        if not server.rate_limited:
-            server.rate_limited = True
-            return self.answer(429, {"error": "slow down"}, {"Retry-After": "0"})
-        days = [n for n in range(server.days) if day(n) >= first and day(n + 1) <= last]
-        offset = int(query.get("page", ["cursor-0"])[0].removeprefix("cursor-"))
-        chunk = days[offset : offset + PER_PAGE]
-        more = offset + PER_PAGE < len(days)
-        bucket = openai_cost_bucket if url.path == OPENAI_COSTS else anthropic_cost_bucket
-        page: dict[str, Any] = {"data": [bucket(n, server.scale.get(n, 1)) for n in chunk], "has_more": more}
-        page["next_page"] = f"cursor-{offset + PER_PAGE}" if more else None
-        if url.path == OPENAI_COSTS:
-            page["object"] = "page"
-        return self.answer(200, page)
+            return handler.answer(200, {"object": "page", "data": data, "has_more": False, "next_page": None})
+        if self.fail_with and path == self.fail_path:
+            if self.good_pages <= 0:
+                return handler.answer(self.fail_with, {"error": {"message": "internal error"}})
+            self.good_pages -= 1
+        if self.rate_limit_once(handler):
+            return None
+        days = [n for n in range(self.days) if day(n) >= first and day(n + 1) <= last]
+        openai = path == OPENAI_COSTS
+        cost_bucket = openai_cost_bucket if openai else anthropic_cost_bucket
+        body = page(days, query, lambda n: cost_bucket(n, self.scale.get(n, 1)), openai=openai)
+        return handler.answer(200, body)
 
 
 @pytest.fixture
 def api(home, ledger_url, monkeypatch) -> Iterator[CostAPI]:
     """The loopback provider, with the CLI's ledger on each backend (DuckDB file, PostgreSQL)."""
     monkeypatch.setenv("COMPTROLLER_LEDGER_URL", ledger_url)
-    server = CostAPI()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("COMPTROLLER_OPENAI_BASE_URL", server.base)
-    monkeypatch.setenv("COMPTROLLER_ANTHROPIC_BASE_URL", server.base + "/")
-    monkeypatch.setenv("OPENAI_ADMIN_KEY", OPENAI_KEY)
-    monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", ANTHROPIC_KEY)
-    try:
+    with serving(CostAPI(), monkeypatch) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def pull(*args: str) -> str:

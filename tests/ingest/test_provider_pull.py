@@ -4,12 +4,9 @@ wire format), retrying a rate limit, storing atomically, remembering and reusing
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from typer.testing import CliRunner
@@ -17,13 +14,19 @@ from typer.testing import CliRunner
 from comptroller.cli.main import app
 from comptroller.context import Context
 from comptroller.ingest.provider_pull import read_cursor
+from tests.ingest.admin_api import (
+    ANTHROPIC_KEY,
+    AdminAPI,
+    AdminHandler,
+    Query,
+    page,
+    serving,
+    window_start,
+)
 
 runner = CliRunner()
 START = datetime(2025, 3, 1, tzinfo=UTC)
 HOURS = 5
-PER_PAGE = 2
-OPENAI_KEY = "sk-admin-good"
-ANTHROPIC_KEY = "sk-ant-admin-good"
 OPENAI_PATH = "/v1/organization/usage/completions"
 ANTHROPIC_PATH = "/v1/organizations/usage_report/messages"
 
@@ -92,90 +95,34 @@ def anthropic_bucket(n: int) -> dict[str, Any]:
     }
 
 
-class UsageAPI(ThreadingHTTPServer):
-    """Both providers' endpoints: buckets from the requested start on, PER_PAGE per page, opaque
-    next_page tokens, admin-key checks, and one 429 before the first real answer."""
+class UsageAPI(AdminAPI):
+    """Both providers' usage endpoints: hourly buckets from the requested start on, one page of
+    PER_PAGE at a time, and one 429 before the first real answer."""
+
+    openai_paths = frozenset({OPENAI_PATH})
+    anthropic_paths = frozenset({ANTHROPIC_PATH})
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.requests: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
-        self.rate_limited = False
+        super().__init__()
         self.hours = HOURS
         self.fail_with: int | None = None
 
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def of(self, path: str) -> list[dict[str, list[str]]]:
-        return [query for p, query, _ in self.requests if p == path]
-
-
-class Handler(BaseHTTPRequestHandler):
-    server: UsageAPI
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        query = parse_qs(url.query)
-        self.server.requests.append((url.path, query, dict(self.headers)))
-        if url.path == OPENAI_PATH:
-            if self.headers.get("Authorization") != f"Bearer {OPENAI_KEY}":
-                return self.answer(401, {"error": {"message": "Invalid admin key"}})
-            first = datetime.fromtimestamp(int(query["start_time"][0]), UTC)
-            bucket = openai_bucket
-        elif url.path == ANTHROPIC_PATH:
-            if self.headers.get("x-api-key") != ANTHROPIC_KEY:
-                return self.answer(401, {"type": "error", "error": {"type": "authentication_error"}})
-            if self.headers.get("anthropic-version") != "2023-06-01":
-                return self.answer(400, {"type": "error", "error": {"type": "invalid_request_error"}})
-            first = datetime.fromisoformat(query["starting_at"][0])
-            bucket = anthropic_bucket
-        else:
-            return self.answer(404, {"error": "not found"})
-        if self.server.fail_with:
-            return self.answer(self.server.fail_with, {"error": "unavailable"})
-        if not self.server.rate_limited:
-            self.server.rate_limited = True
-            return self.answer(429, {"error": "slow down"}, {"Retry-After": "0"})
-        hours = [n for n in range(self.server.hours) if hour(n) >= first]
-        offset = int(query.get("page", ["cursor-0"])[0].removeprefix("cursor-"))
-        chunk = hours[offset : offset + PER_PAGE]
-        more = offset + PER_PAGE < len(hours)
-        page: dict[str, Any] = {"data": [bucket(n) for n in chunk], "has_more": more}
-        page["next_page"] = f"cursor-{offset + PER_PAGE}" if more else None
-        if url.path == OPENAI_PATH:
-            page["object"] = "page"
-        return self.answer(200, page)
+    def respond(self, handler: AdminHandler, path: str, query: Query) -> None:
+        if self.fail_with:
+            return handler.answer(self.fail_with, {"error": "unavailable"})
+        if self.rate_limit_once(handler):
+            return None
+        first = window_start(query)
+        hours = [n for n in range(self.hours) if hour(n) >= first]
+        openai = path == OPENAI_PATH
+        bucket = openai_bucket if openai else anthropic_bucket
+        return handler.answer(200, page(hours, query, bucket, openai=openai))
 
 
 @pytest.fixture
 def api(home, monkeypatch) -> Iterator[UsageAPI]:
-    server = UsageAPI()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("COMPTROLLER_OPENAI_BASE_URL", server.base)
-    monkeypatch.setenv("COMPTROLLER_ANTHROPIC_BASE_URL", server.base + "/")
-    monkeypatch.setenv("OPENAI_ADMIN_KEY", OPENAI_KEY)
-    monkeypatch.setenv("ANTHROPIC_ADMIN_KEY", ANTHROPIC_KEY)
-    try:
+    with serving(UsageAPI(), monkeypatch) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def pull(*args: str):
