@@ -107,9 +107,11 @@ def test_budget_hard_cap(stack, oai_for):
     assert caught.value.status_code == 402
     assert caught.value.code == "budget_exceeded"
     assert caught.value.body["type"] == "insufficient_quota"
+    assert caught.value.body["budget_id"] == "b_broke"
     event = _only_event(stack, "broke", before)
     assert event["status"] == "blocked_budget"
     assert event["block_reason"] == "budget_exceeded"
+    assert event["blocked_budget_id"] == "b_broke"
 
 
 def test_budget_approval_carries_the_request_id(stack):
@@ -124,9 +126,12 @@ def test_budget_approval_carries_the_request_id(stack):
     error = response.json()["error"]
     assert error["code"] == "budget_approval_required"
     assert error["approval_request_id"]
+    assert error["budget_id"] == "b_approval"
     event = _only_event(stack, "approval", before)
     assert event["status"] == "blocked_approval"
     assert event["approval_request_id"] == error["approval_request_id"]
+    assert event["blocked_budget_id"] == "b_approval"
+    assert event["approval_pass_ids"] == []
 
 
 def test_budget_is_settled_at_the_real_cost(stack, oai_for):
@@ -157,10 +162,12 @@ def test_unknown_model_and_bad_body(stack, oai):
 
 
 def test_concurrent_requests_never_overshoot_a_hard_cap(stack):
-    """Twenty callers at once against a budget that holds about five worst cases."""
+    """Twenty callers at once against a budget that holds about five worst cases. The answers
+    stream slowly, so the calls overlap however the threads are scheduled (an instant answer
+    settles at its small real cost before the next call reserves, and all twenty fit)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    body = {"model": "gpt-4o-mini", "messages": MESSAGES, "max_tokens": 1000}
+    body = {"model": "slow-model", "messages": MESSAGES, "max_tokens": 1000, "stream": True}
     with ThreadPoolExecutor(20) as pool:
         statuses = list(
             pool.map(lambda _: _post(stack, "/v1/chat/completions", "capped", body).status_code, range(20))

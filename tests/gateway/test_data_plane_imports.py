@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import comptroller.gateway
@@ -40,3 +42,25 @@ def test_the_check_catches_an_offence(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from comptroller.state.db import StateDB\n")
     assert "comptroller.state.db" in _imports(bad)
+
+
+def test_starting_a_gateway_does_not_load_the_price_catalog(tmp_path):
+    """genai-prices is the largest import a replica can put off; it loads after start-up."""
+    code = (
+        "import sys\n"
+        "from comptroller.gateway.build import build_app\n"
+        "from comptroller.gateway.config import parse_config\n"
+        "import comptroller.gateway.serve\n"
+        "config = parse_config({'deployments': [{'name': 'oa', 'provider': 'openai',"
+        " 'base_url': 'http://127.0.0.1:9/v1', 'models': {'gpt-4o-mini': 'gpt-4o-mini'}}],"
+        " 'spool_dir': sys.argv[1], 'snapshot': {'file': sys.argv[1] + '/s.json'}})\n"
+        "parts = build_app(config)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('genai_prices')))\n"
+        "parts.admission.start_pricing()\n"
+        "parts.admission.pricer.wait(60)\n"
+        "print(sorted(m for m in sys.modules if m == 'genai_prices'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines() == ["[]", "['genai_prices']"]

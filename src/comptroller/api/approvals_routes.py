@@ -127,7 +127,7 @@ def approve_request(
             session, request_id, actor=principal.actor, note=body.note, new_amount=body.new_amount
         )
         result = approvals.approval_json(decision.request)
-    if decision.budget is not None:
+    if decision.changes_gateway:
         result["snapshot_version"] = publish(ctx, refresh_spend=False).version
     return result
 

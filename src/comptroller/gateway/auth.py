@@ -19,6 +19,7 @@ from comptroller.gateway.errors import GatewayError
 from comptroller.gateway.snapshot import (
     ATTRIBUTION_FIELDS,
     KEY_PREFIX,
+    ApprovalPass,
     RateLimit,
     Snapshot,
     VirtualKey,
@@ -32,7 +33,7 @@ HEADER_DIMENSIONS: dict[str, str] = {f.replace("_", "-"): f for f in ATTRIBUTION
 class SnapshotIndex:
     """What the request path needs from one snapshot, precomputed once per version."""
 
-    __slots__ = ("budgets", "keys", "rate_limits", "snapshot", "version")
+    __slots__ = ("budgets", "keys", "passes", "rate_limits", "snapshot", "version")
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
@@ -40,6 +41,7 @@ class SnapshotIndex:
         self.keys: dict[str, VirtualKey] = snapshot.key_by_hash()
         self.budgets: tuple[Budget, ...] = tuple(b for b in snapshot.budgets if b.enabled)
         self.rate_limits: tuple[RateLimit, ...] = tuple(snapshot.rate_limits)
+        self.passes: tuple[ApprovalPass, ...] = tuple(snapshot.approval_passes)
 
     def find(self, secret: str | None) -> VirtualKey:
         """The key a secret belongs to, usable or not (an unusable key still owns the event)."""
@@ -61,6 +63,12 @@ class SnapshotIndex:
 
     def applying_budgets(self, attribution: Mapping[str, str | None]) -> list[Budget]:
         return [b for b in self.budgets if b.applies_to(attribution)]
+
+    def applying_passes(self, attribution: Mapping[str, str | None]) -> tuple[ApprovalPass, ...]:
+        """Granted one-off passes this request may use (usually none, so this is cheap)."""
+        if not self.passes:
+            return ()
+        return tuple(p for p in self.passes if p.applies_to(attribution))
 
     def applying_limits(self, attribution: Mapping[str, str | None]) -> list[RateLimit]:
         return [limit for limit in self.rate_limits if limit.applies_to(attribution)]

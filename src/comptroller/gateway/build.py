@@ -22,11 +22,11 @@ from comptroller.gateway.config import GatewayConfig
 from comptroller.gateway.enforcement.killswitch import SnapshotKillSwitchBoard
 from comptroller.gateway.enforcement.memory import MemoryBudgetReserver, MemoryRateLimiter
 from comptroller.gateway.pipeline import Admission
+from comptroller.gateway.prices import PriceSource
 from comptroller.gateway.proxy import Gateway
 from comptroller.gateway.snapshot import Snapshot
 from comptroller.gateway.snapshot_source import FileSnapshotSource, RedisSnapshotSource
 from comptroller.gateway.spool import Spool
-from comptroller.pricing import Pricer
 
 
 def comptroller_home() -> Path:
@@ -47,7 +47,7 @@ class Parts:
     closers: list[Hook] = field(default_factory=list)
 
 
-def build_app(config: GatewayConfig, *, pricer: Pricer | None = None, source: Any = None) -> Parts:
+def build_app(config: GatewayConfig, *, pricer: PriceSource | None = None, source: Any = None) -> Parts:
     if source is None:
         if config.snapshot.redis_url:
             source = RedisSnapshotSource(config.snapshot.redis_url, config.snapshot.redis_namespace)

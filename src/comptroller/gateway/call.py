@@ -12,18 +12,21 @@ from comptroller.gateway.ports import Permit, Reservation
 from comptroller.gateway.routing import Candidate
 from comptroller.gateway.snapshot import VirtualKey
 from comptroller.gateway.wire import Endpoint
-from comptroller.pricing import TokenUsage
+from comptroller.pricing.usage import TokenUsage
 
 
 class Call:
     """Mutable per-request record; plain attributes (slots) because it lives on the hot path."""
 
     __slots__ = (
+        "approval_pass_ids",
         "approval_request_id",
         "attribution",
         "avoided_cost",
         "block_reason",
+        "blocked_budget_id",
         "body",
+        "budget_alerts",
         "cache_key",
         "cache_scope",
         "cache_text",
@@ -32,6 +35,7 @@ class Call:
         "endpoint",
         "error_type",
         "estimated_input",
+        "fail_open_budget_ids",
         "key",
         "list_cost",
         "model",
@@ -87,6 +91,10 @@ class Call:
         self.error_type: str | None = None
         self.block_reason: str | None = None
         self.approval_request_id: str | None = None
+        self.approval_pass_ids: tuple[str, ...] = ()
+        self.blocked_budget_id: str | None = None
+        self.budget_alerts: tuple[str, ...] = ()
+        self.fail_open_budget_ids: tuple[str, ...] = ()
         self.prompt: Any = None
 
     def overhead_ms(self) -> float:
@@ -126,5 +134,9 @@ class Call:
             pricing_flag=self.pricing_flag,
             block_reason=self.block_reason,
             approval_request_id=self.approval_request_id,
+            approval_pass_ids=self.approval_pass_ids,
+            blocked_budget_id=self.blocked_budget_id,
+            budget_alerts=self.budget_alerts,
+            fail_open_budget_ids=self.fail_open_budget_ids,
             prompt=self.prompt,
         )

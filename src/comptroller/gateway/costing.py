@@ -14,7 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from comptroller.gateway.config import Deployment, GatewayConfig
-from comptroller.pricing import Pricer, TokenUsage
+from comptroller.gateway.prices import PriceSource
+from comptroller.pricing.usage import TokenUsage
 
 _ZERO = Decimal(0)
 
@@ -29,7 +30,7 @@ class Cost:
 
 
 class Costing:
-    def __init__(self, config: GatewayConfig, pricer: Pricer) -> None:
+    def __init__(self, config: GatewayConfig, pricer: PriceSource) -> None:
         self._pricer = pricer
         self._default_out = config.default_max_output_tokens
         self._max_out = config.max_reserved_output_tokens

@@ -37,6 +37,7 @@ class GatewayError(ComptrollerError):
         *,
         retry_after_s: float | None = None,
         approval_request_id: str | None = None,
+        budget_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -44,6 +45,7 @@ class GatewayError(ComptrollerError):
         self.outcome = outcome
         self.retry_after_s = retry_after_s
         self.approval_request_id = approval_request_id
+        self.budget_id = budget_id  # the budget that refused the request, if one did
 
     def body(self, dialect: str) -> bytes:
         openai_type, anthropic_type = _TYPES.get(self.status, ("api_error", "api_error"))
@@ -51,6 +53,8 @@ class GatewayError(ComptrollerError):
             error: dict[str, object] = {"type": anthropic_type, "message": self.message, "code": self.code}
             if self.approval_request_id:
                 error["approval_request_id"] = self.approval_request_id
+            if self.budget_id:
+                error["budget_id"] = self.budget_id
             return orjson.dumps({"type": "error", "error": error})
         detail: dict[str, object] = {
             "message": self.message,
@@ -60,6 +64,8 @@ class GatewayError(ComptrollerError):
         }
         if self.approval_request_id:
             detail["approval_request_id"] = self.approval_request_id
+        if self.budget_id:
+            detail["budget_id"] = self.budget_id
         return orjson.dumps({"error": detail})
 
     def headers(self) -> list[tuple[bytes, bytes]]:

@@ -59,7 +59,13 @@ class SpendEvent:
     price_version: str | None = None
     pricing_flag: str | None = None  # e.g. "unknown_model"
     block_reason: str | None = None
+    # Blocked on approval: the id a human approves. Admitted: the approval whose one-off pass
+    # let the request past its approval budget (the control plane retires the pass on seeing it).
     approval_request_id: str | None = None
+    approval_pass_ids: tuple[str, ...] = ()  # one-off passes this request used
+    blocked_budget_id: str | None = None  # the budget that refused the request
+    budget_alerts: tuple[str, ...] = ()  # "<budget id>@<fraction>" thresholds this request crossed
+    fail_open_budget_ids: tuple[str, ...] = ()  # budgets let through unchecked (counter store down)
     prompt: Any = None  # only when the key opts in to storing prompts
 
     def to_dict(self) -> dict[str, Any]:

@@ -54,10 +54,11 @@ from comptroller.gateway.ports import (
     RateLimited,
     RateLimiter,
 )
+from comptroller.gateway.prices import DeferredPricer, PriceSource
 from comptroller.gateway.routing import Router
 from comptroller.gateway.snapshot import Snapshot
 from comptroller.gateway.wire import Endpoint, requested_output_cap
-from comptroller.pricing import Pricer, TokenUsage
+from comptroller.pricing.usage import TokenUsage
 
 log = logging.getLogger(__name__)
 _ZERO = Decimal(0)
@@ -82,7 +83,7 @@ class Admission:
         limiter: RateLimiter,
         kill_switches: KillSwitchBoard,
         spool: EventSink,
-        pricer: Pricer | None = None,
+        pricer: PriceSource | None = None,
     ) -> None:
         self.config = config
         self.snapshots = snapshots
@@ -90,7 +91,7 @@ class Admission:
         self.limiter = limiter
         self.kill_switches = kill_switches
         self.spool = spool
-        self.pricer = pricer or Pricer()
+        self.pricer: PriceSource = pricer or DeferredPricer()
         self.router = Router(config, self.pricer)
         self.costing = Costing(config, self.pricer)
         self.redactor = Redactor(config.pii.detectors)
@@ -100,6 +101,13 @@ class Admission:
         # Request ids: a random per-process prefix and a counter, unique without a uuid4 per call.
         self._id_prefix = secrets.token_hex(11)
         self._ids = itertools.count(1)
+
+    def start_pricing(self) -> None:
+        """Load the price catalog in the background (see ``gateway.prices``), then warm it."""
+        if isinstance(self.pricer, DeferredPricer):
+            self.pricer.start_loading(self.warm)
+        else:
+            self.warm()
 
     def warm(self) -> None:
         """Match every served model in the price catalog now, not on its first request."""
@@ -199,11 +207,19 @@ class Admission:
             return
         first = candidates[0]
         amount = self.costing.ceiling(first.deployment, first.upstream_model, worst, call.started_at)
+        passes = index.applying_passes(call.attribution)
         try:
-            call.reservation = await self.reserver.reserve(budgets, amount, call.started_at, call.request_id)
+            reservation = await self.reserver.reserve(
+                budgets, amount, call.started_at, call.request_id, passes
+            )
         except BudgetUncheckable as exc:
             raise GatewayError(
-                503, "budget_store_unavailable", str(exc), Outcome.BLOCKED_BUDGET, retry_after_s=5
+                503,
+                "budget_store_unavailable",
+                str(exc),
+                Outcome.BLOCKED_BUDGET,
+                retry_after_s=5,
+                budget_id=exc.budget.id,
             ) from None
         except BudgetBlocked as exc:
             approval = exc.budget.behaviour is BudgetBehaviour.APPROVAL
@@ -216,17 +232,30 @@ class Admission:
                 message,
                 Outcome.BLOCKED_APPROVAL if approval else Outcome.BLOCKED_BUDGET,
                 approval_request_id=exc.approval_request_id,
+                budget_id=exc.budget.id,
             ) from None
         except CounterStoreUnavailable:
-            if any(b.fail_mode.value == "closed" for b in budgets):
+            closed = next((b for b in budgets if b.fail_mode.value == "closed"), None)
+            if closed is not None:
                 raise GatewayError(
                     503,
                     "budget_store_unavailable",
                     "the budget counter store is unreachable and a budget on this request fails closed",
                     Outcome.BLOCKED_BUDGET,
                     retry_after_s=5,
+                    budget_id=closed.id,
                 ) from None
             log.warning("budget store unreachable; fail-open request %s let through", call.request_id)
+            call.fail_open_budget_ids = tuple(b.id for b in budgets)
+            return
+        call.reservation = reservation
+        call.budget_alerts = reservation.alerts
+        call.fail_open_budget_ids = reservation.fail_open_budget_ids
+        if reservation.approval_pass_ids:
+            # One pass per approval budget it got past; the ledger's approval_request_id column
+            # names the first (nearly always the only one), the event's tags all of them.
+            call.approval_request_id = reservation.approval_pass_ids[0]
+            call.approval_pass_ids = reservation.approval_pass_ids
 
     # -- accounting -----------------------------------------------------------------------------
     def price(self, call: Call, usage: TokenUsage) -> None:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from comptroller.budgets.model import Budget, BudgetBehaviour
-from comptroller.gateway.snapshot import KillSwitch, RateLimit
+from comptroller.gateway.snapshot import ApprovalPass, KillSwitch, RateLimit
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Reservation:
     # Fail-open budgets let through unchecked because the counter store was unreachable; the
     # request's spend event should say so.
     fail_open_budget_ids: tuple[str, ...] = ()
+    # One-off approval passes this reservation used up to get past approval budgets.
+    approval_pass_ids: tuple[str, ...] = ()
 
 
 class BudgetBlocked(Exception):
@@ -60,9 +62,18 @@ class BudgetUncheckable(BudgetBlocked):
 
 class BudgetReserver(Protocol):
     async def reserve(
-        self, budgets: Sequence[Budget], amount: Decimal, at: datetime, request_id: str
+        self,
+        budgets: Sequence[Budget],
+        amount: Decimal,
+        at: datetime,
+        request_id: str,
+        passes: Sequence[ApprovalPass] = (),
     ) -> Reservation:
-        """Hold ``amount`` on every budget in one atomic step, or raise BudgetBlocked."""
+        """Hold ``amount`` on every budget in one atomic step, or raise BudgetBlocked.
+
+        An approval budget without room lets the request through when one of ``passes`` (those
+        matching the request) is granted for it and unused; the pass is used up in the same step.
+        """
         ...
 
     async def settle(self, reservation: Reservation, actual: Decimal) -> None:

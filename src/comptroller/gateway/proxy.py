@@ -54,7 +54,7 @@ class Gateway:
         self.session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self.admission.warm()
+        self.admission.start_pricing()
         if self.session is None:
             self.session = new_session()
 
@@ -83,6 +83,7 @@ class Gateway:
             if err.outcome in _BLOCKS:
                 call.block_reason = err.code
                 call.approval_request_id = err.approval_request_id
+                call.blocked_budget_id = err.budget_id
             else:
                 call.error_type = err.code
             if not client.started:

@@ -17,7 +17,8 @@ from decimal import Decimal
 
 from comptroller.gateway.config import Deployment, GatewayConfig, RoutingStrategy
 from comptroller.gateway.errors import GatewayError
-from comptroller.pricing import Pricer, TokenUsage
+from comptroller.gateway.prices import PriceSource
+from comptroller.pricing.usage import TokenUsage
 
 _REFERENCE_USAGE = TokenUsage(uncached_input=1_000_000, output=1_000_000)
 
@@ -35,7 +36,7 @@ class Candidate:
 
 
 class Router:
-    def __init__(self, config: GatewayConfig, pricer: Pricer, rng: random.Random | None = None) -> None:
+    def __init__(self, config: GatewayConfig, pricer: PriceSource, rng: random.Random | None = None) -> None:
         self._config = config
         self._rng = rng or random.Random()
         self._cooldown_s = config.retries.cooldown_s
@@ -133,7 +134,7 @@ class Router:
         return sorted(name for name, until in self._cooling.items() if until > now)
 
 
-def _reference_cost(pricer: Pricer, deployment: Deployment, upstream_model: str) -> Decimal:
+def _reference_cost(pricer: PriceSource, deployment: Deployment, upstream_model: str) -> Decimal:
     """Price of 1M input plus 1M output tokens: enough to order deployments by cost."""
     if deployment.input_price_per_mtok is not None and deployment.output_price_per_mtok is not None:
         return deployment.input_price_per_mtok + deployment.output_price_per_mtok

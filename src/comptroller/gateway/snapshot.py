@@ -96,6 +96,30 @@ class KillSwitch(BaseModel):
         return attribution.get(self.scope) == self.scope_value
 
 
+class ApprovalPass(BaseModel):
+    """A human's one-off yes to a request an ``approval`` budget blocked.
+
+    The next request that the budget would block and whose attribution matches ``match`` (the
+    blocked request's key, usually) is admitted once, and the pass is used up. It does not
+    raise the budget: the request is still held and settled against it, so the period shows the
+    overspend that was approved.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str  # the approval-request id the blocked request was given (``apr_...``)
+    budget_id: str
+    match: dict[str, str] = Field(default_factory=dict)  # attribution the request must carry
+    max_amount: Decimal | None = None  # largest reservation it admits; None: any one request
+    expires_at: datetime
+
+    def applies_to(self, attribution: Mapping[str, str | None]) -> bool:
+        return all(attribution.get(name) == value for name, value in self.match.items())
+
+    def admits(self, amount: Decimal, now: datetime) -> bool:
+        return now < self.expires_at and (self.max_amount is None or amount <= self.max_amount)
+
+
 class Snapshot(BaseModel):
     """The gateway's whole configuration from the control plane, at one version."""
 
@@ -108,6 +132,9 @@ class Snapshot(BaseModel):
     budget_spent: dict[str, Decimal] = Field(default_factory=dict)
     rate_limits: list[RateLimit] = Field(default_factory=list)
     kill_switches: list[KillSwitch] = Field(default_factory=list)
+    # Granted one-off passes not yet seen used in the ledger; the gateway remembers which it
+    # used meanwhile (in Redis across replicas), so a pass listed again is not used twice.
+    approval_passes: list[ApprovalPass] = Field(default_factory=list)
 
     def key_by_hash(self) -> dict[str, VirtualKey]:
         return {key.key_hash: key for key in self.keys}

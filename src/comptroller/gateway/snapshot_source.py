@@ -68,6 +68,7 @@ class FileSnapshotSource(_SnapshotHolder):
     def __init__(self, path: str | os.PathLike[str], poll_interval_s: float = 0.25) -> None:
         super().__init__()
         self.path = Path(path)
+        self._path_str = os.fspath(self.path)  # os.stat on a str skips pathlib's wrapping
         self.poll_interval_s = poll_interval_s
         self._seen: tuple[int, int, int] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -89,7 +90,7 @@ class FileSnapshotSource(_SnapshotHolder):
 
     async def _check(self) -> None:
         try:
-            stat = self.path.stat()
+            stat = os.stat(self._path_str)
         except FileNotFoundError:
             return
         identity = (stat.st_mtime_ns, stat.st_size, stat.st_ino)

@@ -6,6 +6,13 @@ with one ``write`` and makes it durable with one ``fsync``. A record is ``<crc32
 so a line torn by ``kill -9`` or power loss is recognised and skipped while every complete
 record before it survives.
 
+While events arrive the writer wakes every ``flush_interval_s`` and writes what is queued (or
+sooner, once ``batch_max`` events wait), so a busy gateway fsyncs batches. After ``idle_after_s``
+without an event it stops ticking and sleeps until the next ``append`` wakes it, which costs
+that append one flag read; the first event after a quiet spell is written at once. Waking the
+writer on every append instead was measured to cost more: it wakes while the event loop is
+mid-request, and the two threads then trade the GIL several times per event.
+
 Durability window: an event is on disk once the batch holding it is fsynced, at most
 ``flush_interval_s`` (default 50 ms) after ``append`` plus the time of one write and fsync.
 The response is not held back for the fsync (that would add milliseconds to every call), so a
@@ -140,6 +147,7 @@ class Spool:
         segment_max_bytes: int = 8 * 1024 * 1024,
         segment_max_age_s: float = 5.0,
         close_timeout_s: float = 10.0,
+        idle_after_s: float = 1.0,
     ) -> None:
         if batch_max < 1 or flush_interval_s <= 0:
             raise ValueError("batch_max must be >= 1 and flush_interval_s > 0")
@@ -155,6 +163,8 @@ class Spool:
         self._durable = 0
         self._durable_changed = threading.Condition()
         self._wake = threading.Event()
+        self._idle_after_ticks = max(1, round(idle_after_s / flush_interval_s))
+        self._idle = False  # the writer sleeps without a timeout; the next append wakes it
         self._stopping = False
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -172,7 +182,9 @@ class Spool:
             raise SpoolClosedError(f"spool {self.directory} is closed; event {event.event_id} not queued")
         self._pending.append(event)
         self._appended = next(self._sequence)
-        if len(self._pending) >= self.batch_max and not self._wake.is_set():
+        # Queued before the flag is read: a writer that went idle after this read finds the
+        # event when it checks the queue, one that went idle before it is woken here.
+        if (self._idle or len(self._pending) >= self.batch_max) and not self._wake.is_set():
             self._wake.set()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -225,12 +237,31 @@ class Spool:
         return len(self._pending)
 
     # -- the writer thread --------------------------------------------------------------------
+    def _sleep(self, quiet_ticks: int) -> None:
+        """One tick while events arrive; after ``idle_after_s`` of none, until an append (or the
+        active segment's sealing time)."""
+        if quiet_ticks < self._idle_after_ticks or self._stopping:
+            self._wake.wait(self.flush_interval_s)
+            return
+        self._idle = True
+        if not self._pending:  # an append that missed the flag is in the queue already
+            seal_in = None
+            if self._segment is not None:
+                seal_in = max(0.0, self._segment_opened + self.segment_max_age_s - time.monotonic())
+            self._wake.wait(seal_in)
+        self._idle = False
+
     def _run(self) -> None:
         give_up_at: float | None = None
+        quiet_ticks = self._idle_after_ticks  # start idle: the first event is written at once
         while True:
-            self._wake.wait(self.flush_interval_s)
+            self._sleep(quiet_ticks)
             self._wake.clear()
-            self._write_pending()
+            if self._pending:
+                quiet_ticks = 0
+                self._write_pending()
+            else:
+                quiet_ticks += 1
             if (
                 self._segment is not None
                 and time.monotonic() - self._segment_opened >= self.segment_max_age_s
@@ -275,11 +306,11 @@ class Spool:
                 if self._stopping:
                     time.sleep(self.flush_interval_s)
                 return
+            if self._segment_bytes >= self.segment_max_bytes:
+                self._seal()  # before telling waiters, so a flushed full segment is sealed too
             with self._durable_changed:
                 self._durable += len(batch)
                 self._durable_changed.notify_all()
-            if self._segment_bytes >= self.segment_max_bytes:
-                self._seal()
 
     def _write_batch(self, batch: list[SpendEvent]) -> None:
         data = b"".join(encode_record(event) for event in batch)

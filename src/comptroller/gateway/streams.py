@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from comptroller.pricing import TokenUsage
+from comptroller.pricing.usage import TokenUsage
 
 
 class SseSplitter:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from comptroller.pricing import TokenUsage
+from comptroller.pricing.usage import TokenUsage
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ decide; every request and decision is an audit entry in the same transaction.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,8 @@ from comptroller.ledger.store import Ledger
 from comptroller.notify.message import Notification, NotificationKind, Section
 
 DEFAULT_TTL = timedelta(hours=24)
+ONE_OFF_TTL = timedelta(hours=24)
+"""How long after approval a gateway one-off pass may be used."""
 GATEWAY_ACTOR = "system:gateway"
 
 
@@ -58,6 +61,12 @@ class Decision:
 
     request: ApprovalRequestRow
     budget: Budget | None = None
+
+    @property
+    def changes_gateway(self) -> bool:
+        """Whether the gateway snapshot must be republished: a budget changed, or a one-off
+        pass was granted (it travels in the snapshot)."""
+        return self.budget is not None or self.request.kind == ApprovalKind.GATEWAY_BUDGET.value
 
 
 def naive_utc(moment: datetime | None = None) -> datetime:
@@ -198,8 +207,16 @@ def _event_attribution(event: dict[str, Any]) -> dict[str, str | None]:
 
 
 def _blocking_budget(budgets: list[Budget], event: dict[str, Any]) -> Budget | None:
-    """The approval budget that blocked the event: one that applies to its attribution, the one
-    named in the block reason when several do."""
+    """The approval budget that blocked the event: the one the gateway names in the event's
+    tags, else one that applies to its attribution (the one named in the block reason when
+    several do)."""
+    tags = event.get("tags")
+    if isinstance(tags, str):
+        tags = json.loads(tags)
+    named_id = tags.get("blocked_budget_id") if isinstance(tags, dict) else None
+    by_id = next((b for b in budgets if b.id == named_id), None) if named_id else None
+    if by_id is not None:
+        return by_id
     attribution = _event_attribution(event)
     applying = [b for b in budgets if b.behaviour is BudgetBehaviour.APPROVAL and b.applies_to(attribution)]
     reason = event.get("block_reason") or ""
@@ -254,6 +271,24 @@ def open_gateway_approvals(
         )
         opened.append(_open(session, row))
     return opened
+
+
+def granted_one_offs(session: Session, now: datetime | None = None) -> list[ApprovalRequestRow]:
+    """Gateway requests approved as one-offs (no budget change) within ``ONE_OFF_TTL``: each is
+    a pass for the gateway's next matching request, until the ledger shows it used."""
+    return list(
+        session.scalars(
+            select(ApprovalRequestRow)
+            .where(
+                ApprovalRequestRow.kind == ApprovalKind.GATEWAY_BUDGET.value,
+                ApprovalRequestRow.status == ApprovalStatus.APPROVED.value,
+                ApprovalRequestRow.applied_amount.is_(None),
+                ApprovalRequestRow.budget_id.is_not(None),
+                ApprovalRequestRow.decided_at > naive_utc(now) - ONE_OFF_TTL,
+            )
+            .order_by(ApprovalRequestRow.decided_at)
+        )
+    )
 
 
 def get_approval(session: Session, request_id: str) -> ApprovalRequestRow:

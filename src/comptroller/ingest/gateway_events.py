@@ -91,6 +91,8 @@ PASSTHROUGH = (
     "block_reason",
     "approval_request_id",
 )
+TAGGED = ("blocked_budget_id", "budget_alerts", "fail_open_budget_ids", "approval_pass_ids")
+"""Gateway budget facts without a column of their own: kept in ``tags`` when present."""
 OUTAGE_ERRORS: tuple[type[BaseException], ...] = (psycopg.Error, duckdb.Error, ConfigError)
 """What an unreachable or locked ledger raises: drains stop, segments stay for the next one."""
 REJECTED_DIRNAME = "rejected"
@@ -289,6 +291,7 @@ def event_row(record: dict[str, Any]) -> tuple[dict[str, Any], _GatewayCost | No
     attribution = dict(record.get("attribution") or {})
     for dimension in EVENT_DIMENSIONS:
         row[dimension] = attribution.pop(dimension, None)
+    attribution.update({name: record[name] for name in TAGGED if record.get(name)})
     row["tags"] = orjson.dumps(attribution, option=orjson.OPT_SORT_KEYS).decode() if attribution else None
     list_cost, contracted = _money(record, "list_cost"), _money(record, "contracted_cost")
     if not billed:

@@ -15,6 +15,7 @@ of them again; run it on a schedule to keep a restarted gateway's starting figur
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,12 +32,16 @@ from comptroller.budgets.spend import budget_spend
 from comptroller.budgets.store import list_budgets
 from comptroller.config import Settings
 from comptroller.context import Context
-from comptroller.gateway.snapshot import KillSwitch, RateLimit, Snapshot, VirtualKey
+from comptroller.gateway.snapshot import ApprovalPass, KillSwitch, RateLimit, Snapshot, VirtualKey
 from comptroller.gateway.snapshot_publish import publish_snapshot_redis, write_snapshot_file
+from comptroller.governance.approvals import ONE_OFF_TTL, granted_one_offs
 from comptroller.keys.kill_switches import list_kill_switches
 from comptroller.keys.models import SnapshotState, VirtualKeyRow
 from comptroller.keys.rate_limits import list_rate_limits
 from comptroller.keys.specs import as_utc
+from comptroller.ledger.store import Ledger
+
+log = logging.getLogger(__name__)
 
 SNAPSHOT_FILE = "gateway-snapshot.json"
 STATE_ROW = 1
@@ -87,6 +92,52 @@ def virtual_keys(session: Session) -> list[VirtualKey]:
     ]
 
 
+def used_passes(ledger: Ledger, pass_ids: Sequence[str]) -> set[str]:
+    """Passes an admitted gateway request names in the ledger (its ``approval_request_id``).
+
+    Until the request that used a pass is drained into the ledger, the snapshot keeps listing
+    the pass and the gateway's own record of it (in memory or Redis) stops a second use. A ledger
+    that cannot be read must not stop a publish (it may be carrying a kill switch), so every
+    pass stays listed then."""
+    if not pass_ids:
+        return set()
+    try:
+        events = ledger.usage_events()
+        found = events.filter(
+            events["approval_request_id"].isin(list(pass_ids)), events["status"] != "blocked_approval"
+        ).select("approval_request_id")
+        return {row["approval_request_id"] for row in found.distinct().to_pyarrow().to_pylist()}
+    except Exception as exc:
+        log.warning("ledger unreadable; approval passes listed without checking their use: %s", exc)
+        return set()
+
+
+def approval_passes(session: Session, ledger: Callable[[], Ledger], now: datetime) -> list[ApprovalPass]:
+    """One-off approvals of gateway blocks not yet used: the blocked request's key may send one
+    more request past the budget, up to the amount asked for when one was."""
+    rows = granted_one_offs(session, now)
+    if not rows:
+        return []  # the ledger is opened only when a pass may need checking
+    used = used_passes(ledger(), [row.id for row in rows])
+    passes = []
+    for row in rows:
+        if row.id in used or row.budget_id is None or row.decided_at is None:
+            continue
+        key_id = (row.detail or {}).get("attribution", {}).get("key")
+        decided_at = as_utc(row.decided_at)
+        assert decided_at is not None
+        passes.append(
+            ApprovalPass(
+                id=row.id,
+                budget_id=row.budget_id,
+                match={"key": key_id} if key_id else {},
+                max_amount=None if row.requested_amount is None else Decimal(row.requested_amount),
+                expires_at=decided_at + ONE_OFF_TTL,
+            )
+        )
+    return passes
+
+
 def _reusable_spend(
     row: SnapshotState | None, budgets: Sequence[Budget], now: datetime
 ) -> dict[str, Decimal]:
@@ -132,7 +183,9 @@ def _next_version(session: Session) -> int:
     return int(session.execute(bump).scalar_one())
 
 
-def _assemble(session: Session, version: int, spent: dict[str, Decimal], now: datetime) -> Snapshot:
+def _assemble(
+    session: Session, ledger: Callable[[], Ledger], version: int, spent: dict[str, Decimal], now: datetime
+) -> Snapshot:
     budgets = list_budgets(session)
     return Snapshot(
         version=version,
@@ -162,6 +215,7 @@ def _assemble(session: Session, version: int, spent: dict[str, Decimal], now: da
             )
             for switch in list_kill_switches(session, engaged_only=True)
         ],
+        approval_passes=approval_passes(session, ledger, now),
     )
 
 
@@ -170,7 +224,7 @@ def build_snapshot(ctx: Context, *, refresh_spend: bool = True) -> Snapshot:
     now = datetime.now(UTC)
     spent, _ = current_spend(ctx, refresh=refresh_spend, now=now)
     with ctx.state.session() as session, session.begin():
-        return _assemble(session, _next_version(session), spent, now)
+        return _assemble(session, lambda: ctx.ledger, _next_version(session), spent, now)
 
 
 def publish(ctx: Context, *, refresh_spend: bool = True, remeasure: Collection[str] = ()) -> PublishResult:
@@ -183,7 +237,7 @@ def publish(ctx: Context, *, refresh_spend: bool = True, remeasure: Collection[s
     settings = ctx.settings
     with ctx.state.session() as session, session.begin():
         version = _next_version(session)
-        snapshot = _assemble(session, version, spent, now)
+        snapshot = _assemble(session, lambda: ctx.ledger, version, spent, now)
         state = session.get(SnapshotState, STATE_ROW)
         assert state is not None
         state.published_at = now.replace(tzinfo=None)

@@ -182,3 +182,47 @@ def test_close_gives_up_after_its_grace_period_and_names_what_is_lost(tmp_path, 
     spool.close_sync()
     assert time.monotonic() - started < 5
     assert "closing with 1 events unwritten (first evt-000007)" in caplog.text
+
+
+def test_a_quiet_writer_writes_at_once_and_a_busy_one_in_batches(tmp_path, monkeypatch):
+    """With a long interval: the first event after a quiet spell is durable without waiting for
+    a tick, and events that follow it share the next tick's write."""
+    spool = Spool(tmp_path, flush_interval_s=2.0)
+    writes: list[int] = []
+    write_batch = spool._write_batch
+    monkeypatch.setattr(spool, "_write_batch", lambda batch: (writes.append(len(batch)), write_batch(batch)))
+    spool.start_sync()
+    try:
+        started = time.monotonic()
+        spool.append(spend_event(1))
+        while spool.durable_count < 1:
+            assert time.monotonic() - started < 1.0, "the first event waited for a tick"
+            time.sleep(0.005)
+        for i in range(2, 52):
+            spool.append(spend_event(i))
+        time.sleep(0.3)
+        assert spool.durable_count == 1  # the writer ticks again: the rest wait for it
+        spool.flush_sync(5)
+        assert writes == [1, 50]
+    finally:
+        spool.close_sync()
+
+
+def test_an_idle_writer_stops_ticking_until_an_event_arrives(tmp_path, monkeypatch):
+    spool = Spool(tmp_path, flush_interval_s=0.01, segment_max_age_s=0.05, idle_after_s=0.05)
+    wakes: list[float | None] = []
+    wait = spool._wake.wait
+    monkeypatch.setattr(spool._wake, "wait", lambda timeout=None: (wakes.append(timeout), wait(timeout))[1])
+    spool.start_sync()
+    try:
+        for round_ in (1, 2):
+            spool.append(spend_event(round_))
+            spool.flush_sync(5)
+            time.sleep(0.3)  # a few ticks, the segment is sealed, then nothing is due
+            assert wakes[-1] is None
+            settled = len(wakes)
+            time.sleep(0.2)
+            assert len(wakes) == settled  # a 10 ms tick would have woken 20 more times
+        assert [r["event_id"] for r in all_records(tmp_path)] == ["evt-000001", "evt-000002"]
+    finally:
+        spool.close_sync()

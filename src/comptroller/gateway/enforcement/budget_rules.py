@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -21,6 +21,7 @@ from functools import lru_cache
 from comptroller.budgets.model import Budget, BudgetBehaviour, BudgetPeriod
 from comptroller.gateway.enforcement.money import limit_micros, to_usd
 from comptroller.gateway.ports import BudgetBlocked
+from comptroller.gateway.snapshot import ApprovalPass
 
 # How long a reservation is held when nobody settles or releases it (a replica crashed, or a
 # request outlived every timeout): longer than any upstream call may take.
@@ -119,3 +120,27 @@ def alerts_for(budgets: Iterable[Budget], before: Iterable[int], amount: int) ->
         if budget.behaviour is BudgetBehaviour.ALERT:
             found.extend(crossed_thresholds(budget, total, total + amount))
     return tuple(found)
+
+
+def offered_passes(
+    budgets: Sequence[Budget],
+    amount: Decimal,
+    at: datetime,
+    passes: Sequence[ApprovalPass],
+    used: Collection[str],
+) -> dict[str, ApprovalPass]:
+    """Budget id -> the pass to spend if that approval budget lacks room: the first one granted
+    for it that is unused, unexpired at ``at`` and large enough for ``amount``."""
+    if not passes:
+        return {}
+    approval_ids = {b.id for b in budgets if b.behaviour is BudgetBehaviour.APPROVAL}
+    offered: dict[str, ApprovalPass] = {}
+    for granted in passes:
+        if (
+            granted.budget_id in approval_ids
+            and granted.budget_id not in offered
+            and granted.id not in used
+            and granted.admits(amount, at)
+        ):
+            offered[granted.budget_id] = granted
+    return offered

@@ -12,15 +12,19 @@ Budget keys (per budget and period start): a hash with ``settled``, ``held``, ``
 
 from __future__ import annotations
 
-# KEYS: counter hash, holds set, for each budget. ARGV: amount, member, hold ttl ms, then for each
-# budget its limit (-1: never blocks) and the unix time its keys expire at (0: never).
-# Returns {1, total before, ...} when held on all, or {0, index of the full budget, its total}.
+# KEYS: counter hash and holds set for each budget, then one approval-pass key per budget. ARGV:
+# amount, member, hold ttl ms, then for each budget its limit (-1: never blocks), the unix time its
+# keys expire at (0: never) and the unix time its offered pass expires at (0: no pass offered).
+# Returns {1, total before..., pass used (1/0)...} when held on all, or {0, index of the full
+# budget, its total, 1 if the pass offered for it was already used (else 0)}. A pass is marked
+# used (SET, so another replica's EXISTS sees it) only when the whole reservation succeeds.
 RESERVE = """
 local amount = tonumber(ARGV[1])
 local clock = redis.call('TIME')
 local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local n = #KEYS / 2
+local n = #KEYS / 3
 local totals = {}
+local use = {}
 for i = 1, n do
   local counter, holds = KEYS[2 * i - 1], KEYS[2 * i]
   local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now_ms)
@@ -35,9 +39,15 @@ for i = 1, n do
   local v = redis.call('HMGET', counter, 'settled', 'held', 'baseline')
   local total = math.max(tonumber(v[3] or 0), tonumber(v[1] or 0)) + tonumber(v[2] or 0)
   totals[i] = total
-  local limit = tonumber(ARGV[2 + 2 * i])
+  local limit = tonumber(ARGV[1 + 3 * i])
   if limit >= 0 and total + amount > limit then
-    return {0, i, string.format('%.0f', total)}
+    if tonumber(ARGV[3 + 3 * i]) <= 0 then
+      return {0, i, string.format('%.0f', total), 0}
+    end
+    if redis.call('EXISTS', KEYS[2 * n + i]) == 1 then
+      return {0, i, string.format('%.0f', total), 1}
+    end
+    use[i] = true
   end
 end
 local expires = string.format('%.0f', now_ms + tonumber(ARGV[3]))
@@ -45,12 +55,18 @@ local result = {1}
 for i = 1, n do
   redis.call('HINCRBY', KEYS[2 * i - 1], 'held', ARGV[1])
   redis.call('ZADD', KEYS[2 * i], expires, ARGV[2])
-  local expire_at = tonumber(ARGV[3 + 2 * i])
+  local expire_at = tonumber(ARGV[2 + 3 * i])
   if expire_at > 0 then
-    redis.call('EXPIREAT', KEYS[2 * i - 1], ARGV[3 + 2 * i])
-    redis.call('EXPIREAT', KEYS[2 * i], ARGV[3 + 2 * i])
+    redis.call('EXPIREAT', KEYS[2 * i - 1], ARGV[2 + 3 * i])
+    redis.call('EXPIREAT', KEYS[2 * i], ARGV[2 + 3 * i])
   end
   result[i + 1] = string.format('%.0f', totals[i])
+  result[n + 1 + i] = 0
+  if use[i] then
+    redis.call('SET', KEYS[2 * n + i], ARGV[2])
+    redis.call('EXPIREAT', KEYS[2 * n + i], ARGV[3 + 3 * i])
+    result[n + 1 + i] = 1
+  end
 end
 return result
 """

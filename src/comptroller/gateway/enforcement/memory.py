@@ -18,7 +18,7 @@ from comptroller.budgets.model import Budget
 from comptroller.gateway.enforcement import budget_rules, gcra
 from comptroller.gateway.enforcement.money import cost_micros, hold_micros, to_usd
 from comptroller.gateway.ports import Permit, RateLimited, Reservation
-from comptroller.gateway.snapshot import RateLimit, Snapshot
+from comptroller.gateway.snapshot import ApprovalPass, RateLimit, Snapshot
 
 CounterKey = tuple[str, datetime]  # budget id, period start
 
@@ -54,9 +54,17 @@ class MemoryBudgetReserver:
     _counters: dict[CounterKey, _Counter] = field(default_factory=dict)
     _holds: dict[str, _Hold] = field(default_factory=dict)
     _next_sweep: float = 0.0
+    # Approval passes used by this process. Kept while snapshots still list them (the ledger
+    # has not yet seen the request that used them); lost on restart, see docs/gateway-enforcement.md.
+    _used_passes: set[str] = field(default_factory=set)
 
     async def reserve(
-        self, budgets: Sequence[Budget], amount: Decimal, at: datetime, request_id: str
+        self,
+        budgets: Sequence[Budget],
+        amount: Decimal,
+        at: datetime,
+        request_id: str,
+        passes: Sequence[ApprovalPass] = (),
     ) -> Reservation:
         self._sweep_expired()
         budgets = budget_rules.distinct(budgets)
@@ -64,9 +72,19 @@ class MemoryBudgetReserver:
         keys = tuple((b.id, budget_rules.period_start(b, at)) for b in budgets)
         counters = [self._counters.get(key) or self._counters.setdefault(key, _Counter()) for key in keys]
         before = [c.total() for c in counters]
+        offered = (
+            budget_rules.offered_passes(budgets, to_usd(micros), at, passes, self._used_passes)
+            if passes
+            else {}
+        )
+        spent: list[str] = []
         for budget, total in zip(budgets, before, strict=True):
             if budget_rules.blocks(budget) and not budget_rules.fits(budget, total, micros):
-                raise budget_rules.blocked(budget, total)
+                granted = offered.get(budget.id)
+                if granted is None:
+                    raise budget_rules.blocked(budget, total)
+                spent.append(granted.id)
+        self._used_passes.update(spent)
         for counter in counters:
             counter.held += micros
         reservation_id = budget_rules.new_id("rsv")
@@ -78,6 +96,7 @@ class MemoryBudgetReserver:
             budget_ids=tuple(b.id for b in budgets),
             period_starts=tuple(key[1] for key in keys),
             alerts=budget_rules.alerts_for(budgets, before, micros),
+            approval_pass_ids=tuple(spent),
         )
 
     async def settle(self, reservation: Reservation, actual: Decimal) -> None:
@@ -110,6 +129,7 @@ class MemoryBudgetReserver:
         ended more than a day before the snapshot and hold nothing are dropped.
         """
         by_id = {b.id: b for b in snapshot.budgets}
+        self._used_passes.intersection_update(p.id for p in snapshot.approval_passes)
         for budget_id, booked in snapshot.budget_spent.items():
             budget = by_id.get(budget_id)
             if budget is None:

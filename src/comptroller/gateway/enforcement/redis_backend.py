@@ -41,7 +41,7 @@ from comptroller.gateway.ports import (
     RateLimited,
     Reservation,
 )
-from comptroller.gateway.snapshot import RateLimit, Snapshot
+from comptroller.gateway.snapshot import ApprovalPass, RateLimit, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,8 @@ class RedisBudgetReserver:
         self._release = self._client.register_script(lua_scripts.RELEASE)
         self._spent = self._client.register_script(lua_scripts.SPENT)
         self._seed = self._client.register_script(lua_scripts.SEED)
+        # Passes known to be used (here or, as Redis answered, elsewhere), so they are not offered.
+        self._used_passes: set[str] = set()
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -147,32 +149,62 @@ class RedisBudgetReserver:
         # A period in the past (a late settlement, a replayed one) still keeps its counter a while.
         return int((max(end, datetime.now(UTC)) + PERIOD_GRACE).timestamp())
 
+    @staticmethod
+    def _pass_expire_at(granted: ApprovalPass) -> int:
+        """The used-marker outlives the pass, so no clock skew between replicas revives it."""
+        return int((max(granted.expires_at, datetime.now(UTC)) + PERIOD_GRACE).timestamp())
+
+    def _pass_key(self, pass_id: str) -> str:
+        return f"{{{self.namespace}}}:approval_pass:{pass_id}"
+
     async def reserve(
-        self, budgets: Sequence[Budget], amount: Decimal, at: datetime, request_id: str
+        self,
+        budgets: Sequence[Budget],
+        amount: Decimal,
+        at: datetime,
+        request_id: str,
+        passes: Sequence[ApprovalPass] = (),
     ) -> Reservation:
         budgets = budget_rules.distinct(budgets)
         micros = hold_micros(amount)
         starts = [budget_rules.period_start(b, at) for b in budgets]
         reservation_id = budget_rules.new_id("rsv")
-        args: list[Any] = [micros, f"{micros}:{reservation_id}", int(self.hold_ttl_s * 1000)]
-        for budget, start in zip(budgets, starts, strict=True):
-            args += [budget_rules.limit_of(budget) if budget_rules.blocks(budget) else -1]
-            args += [self._expire_at(budget, start)]
         budget_ids = tuple(b.id for b in budgets)
         alerts: tuple[str, ...] = ()
         fail_open: tuple[str, ...] = ()
+        spent: tuple[str, ...] = ()
         if budgets:
-            try:
-                result = await self._breaker.call(self._reserve, self._keys(budget_ids, starts), args)
-            except CounterStoreUnavailable as exc:
-                self._check_without_store(budgets, exc)
-                fail_open = budget_ids
-            else:
+            offered = (
+                budget_rules.offered_passes(budgets, to_usd(micros), at, passes, self._used_passes)
+                if passes
+                else {}
+            )
+            while True:
+                keys, args = self._reserve_call(budgets, starts, micros, reservation_id, offered)
+                try:
+                    result = await self._breaker.call(self._reserve, keys, args)
+                except CounterStoreUnavailable as exc:
+                    self._check_without_store(budgets, exc)
+                    fail_open = budget_ids
+                    break
                 if self._pending:
                     await self._replay_pending()
-                if int(result[0]) == 0:
-                    raise budget_rules.blocked(budgets[int(result[1]) - 1], int(result[2]))
-                alerts = budget_rules.alerts_for(budgets, [int(total) for total in result[1:]], micros)
+                if int(result[0]) == 1:
+                    n = len(budgets)
+                    alerts = budget_rules.alerts_for(budgets, [int(t) for t in result[1 : n + 1]], micros)
+                    spent = tuple(
+                        offered[b.id].id
+                        for b, used in zip(budgets, result[n + 1 :], strict=True)
+                        if int(used)
+                    )
+                    self._used_passes.update(spent)
+                    break
+                full = budgets[int(result[1]) - 1]
+                if int(result[3]) == 0:
+                    raise budget_rules.blocked(full, int(result[2]))
+                # Another replica used the pass first: remember it and try the next one granted.
+                self._used_passes.add(offered[full.id].id)
+                offered = budget_rules.offered_passes(budgets, to_usd(micros), at, passes, self._used_passes)
         return Reservation(
             id=reservation_id,
             amount=to_usd(micros),
@@ -180,7 +212,26 @@ class RedisBudgetReserver:
             period_starts=tuple(starts),
             alerts=alerts,
             fail_open_budget_ids=fail_open,
+            approval_pass_ids=spent,
         )
+
+    def _reserve_call(
+        self,
+        budgets: Sequence[Budget],
+        starts: Sequence[datetime],
+        micros: int,
+        reservation_id: str,
+        offered: dict[str, ApprovalPass],
+    ) -> tuple[list[str], list[Any]]:
+        args: list[Any] = [micros, f"{micros}:{reservation_id}", int(self.hold_ttl_s * 1000)]
+        pass_keys: list[str] = []
+        for budget, start in zip(budgets, starts, strict=True):
+            granted = offered.get(budget.id)
+            args += [budget_rules.limit_of(budget) if budget_rules.blocks(budget) else -1]
+            args += [self._expire_at(budget, start)]
+            args += [self._pass_expire_at(granted) if granted else 0]
+            pass_keys.append(self._pass_key(granted.id if granted else ""))
+        return self._keys([b.id for b in budgets], starts) + pass_keys, args
 
     def _check_without_store(self, budgets: Sequence[Budget], exc: CounterStoreUnavailable) -> None:
         for budget in budgets:
@@ -226,6 +277,7 @@ class RedisBudgetReserver:
         snapshot, since the counters themselves stay correct without it.
         """
         by_id = {b.id: b for b in snapshot.budgets}
+        self._used_passes.intersection_update(p.id for p in snapshot.approval_passes)
         keys: list[str] = []
         args: list[Any] = [snapshot.version]
         for budget_id, booked in snapshot.budget_spent.items():
