@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -136,6 +137,43 @@ def test_explorer_groups_by_two_dimensions_downloads_csv_and_drills(as_user, liv
     page.wait_for_selector('main[data-ready="explorer"]')
     expect(page.locator("#filters")).to_contain_text("team=search")
     assert amount(page.locator('[data-testid="explorer-total"]').inner_text()) < total
+
+
+ASK = """hash => new Promise(resolve => {
+  const started = performance.now();
+  const observer = new PerformanceObserver(list => {
+    const ready = list.getEntries().find(e => e.name === "ready:explorer" && e.startTime >= started);
+    if (ready) { observer.disconnect(); resolve(ready.startTime - started); }
+  });
+  observer.observe({ type: "mark" });
+  location.hash = hash;
+})"""
+
+
+def test_explorer_answers_questions_it_was_never_asked_within_a_second(as_user, live):
+    with live.api("console-finops") as api:
+        deadline = time.monotonic() + 120
+        while not api.get("/console/warm-up").json()["done"]:
+            assert time.monotonic() < deadline, "the report warm-up did not finish"
+            time.sleep(0.2)
+        questions = [
+            ("customer,workflow", "day", "vendor=OpenAI"),
+            ("risk_tier", "week", "environment="),
+            ("SubAccountName,feature", "month", "model=northwind-llama-ft-v2"),
+        ]
+        expected = [
+            api.get("/spend", params={"by": by, "filter": f}).json()["total"] for by, _, f in questions
+        ]
+    assert all(total > 0 for total in expected)
+    page = as_user("console-finops")
+    open_page(page, live, "explorer")
+    for (by, grain, flt), total in zip(questions, expected, strict=True):
+        elapsed = page.evaluate(ASK, f"#/explorer?by={by}&grain={grain}&filter={flt}")
+        assert page.locator("main .error").count() == 0
+        assert amount(page.locator('[data-testid="explorer-total"]').inner_text()) == pytest.approx(
+            total, abs=1
+        )
+        assert elapsed < PAGE_BUDGET_MS, f"by {by} per {grain}, {flt}: {elapsed:.0f} ms"
 
 
 def test_a_rule_previews_its_totals_and_moves_them_once_saved(as_user, live):

@@ -71,3 +71,17 @@ def test_precedence_starts_when_a_bill_arrives_after_telemetry(ledger):
     both = report(ledger, month)
     assert both == plain(ledger, month)
     assert abs(both[("OpenAI",)] - (OPENAI_BILL_TOTAL + UNBILLED_DAY_TOTAL)) < Decimal("0.000001")
+
+
+def test_any_dimension_and_an_open_or_closed_period_share_the_compiled_shape(ledger):
+    load_month(ledger)
+    report(ledger, SpendQuery(by=("team",)))
+    compiled = len(prepared._templates)
+    for query in (
+        SpendQuery(by=("customer", "workflow")),
+        SpendQuery(by=("risk_tier",), start=date(2025, 3, 2)),
+        SpendQuery(by=("feature",), end=date(2025, 3, 20), filters={"function": ""}),
+        SpendQuery(by=("agent", "environment"), start=date(2025, 3, 2), end=date(2025, 3, 20)),
+    ):
+        assert report(ledger, query) == plain(ledger, query)
+        assert len(prepared._templates) == compiled, query

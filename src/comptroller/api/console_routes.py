@@ -5,6 +5,7 @@ one page of lines), so the browser never receives the raw ledger."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -28,11 +29,13 @@ from comptroller.inventory.discover import discover
 from comptroller.inventory.registered import registered_uses
 from comptroller.ledger.store import Ledger, open_ledger
 from comptroller.pairs import split_pair
+from comptroller.reports import cube
 from comptroller.reports.cache import ReportCache, ledger_version
 from comptroller.reports.cost_lines import cost_lines
+from comptroller.reports.dimensions import COST_COLUMNS, cost_column
 from comptroller.reports.overview import overview
 from comptroller.reports.preview import preview_rule
-from comptroller.reports.spend import SpendQuery
+from comptroller.reports.spend import SpendQuery, prepared_lines
 from comptroller.reports.trend import spend_trend
 from comptroller.state.db import StateDB
 from comptroller.state.repository import load_attribution
@@ -246,11 +249,37 @@ def get_console_use_case_actuals(source: Source, principal: Reader) -> list[dict
     ]
 
 
+class WarmUp:
+    """When the start-up warm-up began and ended (monotonic seconds), so an operator or a
+    benchmark can tell a cold server from a warm one."""
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.finished: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        if self.started is None or self.finished is None:
+            return {"started": self.started is not None, "done": False, "seconds": None}
+        return {"started": True, "done": True, "seconds": round(self.finished - self.started, 3)}
+
+
+warm_up = WarmUp()
+
+
+@router.get("/console/warm-up", dependencies=[require(*READ_ROLES)])
+def get_warm_up() -> dict[str, Any]:
+    """Whether the reports every first page load asks for are ready, and how long they took."""
+    return warm_up.as_json()
+
+
 def warm_reports(settings: Settings) -> None:
     """Answer the questions every first page load asks (overview, the explorer's default view,
-    budgets, inventory, the first page of lines) into the report cache, so the first person to
-    open the console after a start or a delivery does not wait for query compilation. Run by
-    ``comptroller serve`` in a background thread; a failure only means a cold cache."""
+    budgets, inventory, the first page of lines) into the report cache, then compile the
+    attributed lines for every cost kind with and without allocation and wait for the explorer's
+    daily totals (``reports.cube``), so neither the first person to open the console after a
+    start or a delivery nor the first question of a new kind waits for a compile or a scan.
+    Run by ``comptroller serve`` in a background thread; a failure only means a cold cache."""
+    warm_up.started, warm_up.finished = time.monotonic(), None
     state = StateDB(settings.state_url)
     source = ReportSource(settings, state)
     admin = Principal(
@@ -263,6 +292,12 @@ def warm_reports(settings: Settings) -> None:
         get_console_inventory(source)
         get_console_use_case_actuals(source, admin)
         get_cost_lines(source, admin)
+        for cost in COST_COLUMNS:
+            for allocate in (True, False):
+                query = SpendQuery(cost=cost, allocate=allocate)
+                prepared_lines(source.ledger, source.attribution, query, [cost_column(cost)], [])
+        cube.settle()
     finally:
+        warm_up.finished = time.monotonic()
         source.close()
         state.close()

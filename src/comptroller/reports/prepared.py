@@ -4,11 +4,16 @@ Every report reads the same expensive expression: the period's lines, precedence
 allocation. Building and compiling that expression in Ibis costs about a second of Python on
 any ledger, so a console question that the report cache has not seen would pay it each time.
 Here the expression is compiled once per *shape* (backend dialect, ledger table and schema,
-attribution, amounts, whether allocations apply, which period bounds are set) with sentinel
-period bounds, and kept as SQL text. A question then only substitutes its period into that text
-and compiles its own small part (filters, group by, order, limit) against a placeholder table,
-which is spliced in as a common table expression. The SQL run is the same as Ibis would run
-for the whole expression, so results are the same on DuckDB and PostgreSQL.
+attribution, amounts, whether allocations apply) with sentinel period bounds, and kept as SQL
+text. A question then only substitutes its period into that text and compiles its own small part
+(filters, group by, order, limit) against a placeholder table, which is spliced in as a common
+table expression. The SQL run is the same as Ibis would run for the whole expression, so results
+are the same on DuckDB and PostgreSQL.
+
+A shape resolves every business dimension and always bounds the period (an open end becomes a
+bound no charge lies beyond), so what a person varies in the console (group-bys, filters, grain,
+period) never makes a new shape: the first question of a kind costs one query, not a compile.
+The database reads only the dimensions a question uses, so resolving the others costs nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -38,9 +43,10 @@ LINES = "_attributed_lines"
 # Period bounds no ledger holds: compiled into the template, then replaced by the question's.
 _SENTINEL_START = datetime(1001, 1, 1, 1, 1, 1)
 _SENTINEL_END = datetime(1002, 2, 2, 2, 2, 2)
+# What an open end of the period becomes: ChargePeriodStart is never null, so every line is within.
+_EARLIEST = datetime(1, 1, 1)
+_LATEST = datetime(9999, 12, 31)
 _TEMPLATES_KEPT = 64
-USUAL_DIMENSIONS: tuple[str, ...] = ("cost_layer", "team", "product", "model", "vendor", "agent", "owner")
-"""Resolved in every prepared shape: what the console's overview, trends and line pages group by."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,34 +79,37 @@ class PreparedLines:
             table = table.filter(column.isnull() if value == "" else column == value)
         return table
 
+    def sql(self, expr: ir.Table) -> str:
+        """The ledger's SQL for ``expr`` (an expression over ``table``)."""
+        return splice(self.lines_sql, str(ibis.to_sql(expr, dialect=self.ledger.dialect, pretty=False)))
+
     def fetch(self, expr: ir.Table) -> list[dict[str, Any]]:
         """Rows of ``expr`` (an expression over ``table``), as dicts."""
-        outer = str(ibis.to_sql(expr, dialect=self.ledger.dialect, pretty=False))
-        head = f'WITH "{LINES}" AS ({self.lines_sql})'
-        sql = f"{head}, {outer[5:]}" if outer.startswith("WITH ") else f"{head} {outer}"
-        return _run(self.ledger, sql)
+        return _run(self.ledger, self.sql(expr))
+
+
+def splice(lines_sql: str, outer: str) -> str:
+    """``outer`` (SQL over the placeholder table) reading ``lines_sql`` as that table."""
+    head = f'WITH "{LINES}" AS ({lines_sql})'
+    return f"{head}, {outer[5:]}" if outer.startswith("WITH ") else f"{head} {outer}"
 
 
 def prepare(
     ledger: Ledger,
     table: ir.Table,
     attribution: Attribution,
-    dimensions: Iterable[str],
     start: datetime | None,
     end: datetime | None,
     amounts: tuple[str, ...],
     allocate: bool,
 ) -> PreparedLines:
     """The attributed lines of ``table`` (the ledger's cost lines) with ``ChargePeriodStart`` in
-    [start, end), compiled at most once per shape. ``start``/``end`` are whole-day bounds (``end``
-    exclusive). Resolves the business ``dimensions`` asked for and the console's usual ones, so
-    the console's questions share one shape; only those resolved cost database time."""
-    resolved = tuple(sorted({*USUAL_DIMENSIONS, *(d for d in dimensions if d in BUSINESS_DIMENSIONS)}))
+    [start, end), every business dimension resolved, compiled at most once per shape.
+    ``start``/``end`` are whole-day bounds (``end`` exclusive; None: open)."""
     precedence = _has_overlaps(ledger, table)
     op = table.op()
     key = (
         precedence,
-        resolved,
         ledger.dialect,
         op.name,
         str(getattr(op, "namespace", "")),
@@ -108,34 +117,20 @@ def prepare(
         attribution_fingerprint(attribution),
         amounts,
         allocate,
-        start is not None,
-        end is not None,
     )
     with _lock:
         template = _templates.get(key)
         if template is not None:
             _templates.move_to_end(key)
     if template is None:
-        template = _compile(
-            ledger,
-            table,
-            attribution,
-            resolved,
-            start is not None,
-            end is not None,
-            amounts,
-            allocate,
-            precedence,
-        )
+        template = _compile(ledger, table, attribution, amounts, allocate, precedence)
         with _lock:
             _templates[key] = template
             while len(_templates) > _TEMPLATES_KEPT:
                 _templates.popitem(last=False)
-    sql = template.sql
-    if start is not None:
-        sql = sql.replace(_literal_sql(ledger.dialect, _SENTINEL_START), _literal_sql(ledger.dialect, start))
-    if end is not None:
-        sql = sql.replace(_literal_sql(ledger.dialect, _SENTINEL_END), _literal_sql(ledger.dialect, end))
+    sql = template.sql.replace(
+        _literal_sql(ledger.dialect, _SENTINEL_START), _literal_sql(ledger.dialect, start or _EARLIEST)
+    ).replace(_literal_sql(ledger.dialect, _SENTINEL_END), _literal_sql(ledger.dialect, end or _LATEST))
     return PreparedLines(ledger, sql, template.schema)
 
 
@@ -151,9 +146,6 @@ def _compile(
     ledger: Ledger,
     table: ir.Table,
     attribution: Attribution,
-    dimensions: tuple[str, ...],
-    has_start: bool,
-    has_end: bool,
     amounts: tuple[str, ...],
     allocate: bool,
     precedence: bool,
@@ -164,9 +156,9 @@ def _compile(
     lines = lines_expression(
         table,
         attribution,
-        list(dimensions),
-        _SENTINEL_START if has_start else None,
-        _SENTINEL_END if has_end else None,
+        list(BUSINESS_DIMENSIONS),
+        _SENTINEL_START,
+        _SENTINEL_END,
         list(amounts),
         allocate,
         precedence,
@@ -178,8 +170,8 @@ def _compile(
         # scans only the columns it needs.
         cte.set("materialized", False)
     sql = tree.sql(dialect=ledger.backend.compiler.dialect)  # type: ignore[attr-defined]
-    for sentinel, present in ((_SENTINEL_START, has_start), (_SENTINEL_END, has_end)):
-        if present and _literal_sql(ledger.dialect, sentinel) not in sql:
+    for sentinel in (_SENTINEL_START, _SENTINEL_END):
+        if _literal_sql(ledger.dialect, sentinel) not in sql:
             raise AssertionError(f"period bound {sentinel} was not compiled as a literal")
     return _Template(sql=sql, schema=lines.schema())
 

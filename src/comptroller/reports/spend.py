@@ -113,12 +113,11 @@ def prepared_lines(
     if query.start and query.end and query.start > query.end:
         raise QueryError(f"the period is empty: {query.start} is after {query.end}")
     table = ledger.cost_lines()
-    names = check_dimensions([*dimensions, *query.filters], table.columns)
+    check_dimensions([*dimensions, *query.filters], table.columns)
     prepared = prepare(
         ledger,
         table,
         attribution,
-        names,
         *period_bounds(query.start, query.end),
         tuple(amounts),
         query.allocate,

@@ -1,5 +1,6 @@
 """Spend per day, week or month, optionally split by up to two dimensions: the data behind every
-time-series chart. Periods are truncated in the database, so only aggregates leave it."""
+time-series chart. Periods are truncated in the database, so only aggregates leave it; a period
+already summed per day (``reports.cube``) answers any split of it without reading the ledger."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import ibis.expr.types as ir
 from comptroller.attribution.specs import Attribution
 from comptroller.errors import QueryError
 from comptroller.ledger.store import Ledger
+from comptroller.reports.cube import DailyCube, build_later, daily_cube
 from comptroller.reports.dimensions import cost_column, dimension_expression
+from comptroller.reports.prepared import PreparedLines
 from comptroller.reports.spend import SpendQuery, prepared_lines
 
 GRAINS: dict[str, str] = {"day": "D", "week": "W", "month": "M"}
@@ -62,12 +65,19 @@ def spend_trend(
         raise QueryError(f"a trend splits by at most {MAX_GROUPS} dimensions, not {len(query.by)}")
     amount = cost_column(query.cost)
     by = list(query.by)
-    prepared, table = prepared_lines(ledger, attribution, query, [amount], [*by, "team"])
+    names = [*by, *query.filters, "team"]
+    source: DailyCube | PreparedLines | None = daily_cube(ledger, attribution, query, amount, names)
+    if source is not None:
+        table = source.filtered(query.filters)
+    else:
+        source, table = prepared_lines(ledger, attribution, query, [amount], [*by, "team"])
     table = restrict_teams(table, teams)
     keys = {name: dimension_expression(table, name) for name in by}
     period = table["ChargePeriodStart"].truncate(GRAINS[grain])
     grouped = table.group_by(period=period, **keys).aggregate(cost=table[amount].sum())
-    frame = prepared.fetch(grouped.order_by(["period", *by]))
+    frame = source.fetch(grouped.order_by(["period", *by]))
+    if isinstance(source, PreparedLines):
+        build_later(ledger, attribution, query, amount, names)
     rows = []
     for record in frame:
         start = record["period"]
