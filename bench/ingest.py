@@ -203,7 +203,7 @@ def profile_steps(path: str, fmt: str) -> Run:
         con.execute("DROP TABLE raw")
         wall, cpu = time.perf_counter(), _cpu_seconds()
         ready = prepare(file, con, fast=True)
-        lookups = ready.lookups.register(con, "_lookup")
+        lookups = ready.lookups.bind(con, "_lookup")
         run.phases["ours: prepare (distinct Tags/SkuPriceDetails, lookups)"] = (
             time.perf_counter() - wall,
             _cpu_seconds() - cpu,

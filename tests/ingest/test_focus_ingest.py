@@ -6,11 +6,16 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from comptroller.ingest import json_lookups
 from comptroller.ingest.focus_ingest import ingest_focus
+from comptroller.ingest.focus_mapping import convert, decimal_from_text
+from comptroller.ledger.schema import Kind
+from comptroller.ledger.store import open_ledger
 from tests.focus_fixtures import ledger_totals, version_columns, write_focus
 
 FORMATS = ["csv", "csv.gz", "parquet"]
@@ -295,3 +300,83 @@ def test_missing_recommended_columns_are_fine(ledger, tmp_path):
 
     assert ledger_totals(ledger) == (1, Decimal("2.5"), Decimal("2.5"))
     assert column_values(ledger, *recommended) == [(None,) * len(recommended)]
+
+
+# -- fast conversions and lookups give what the direct ones give --------------------------------
+
+
+DECIMAL_TEXTS = [
+    "0.123095900000",
+    "13831.000000000000",
+    "999999.999999999999",
+    "1000000.5",
+    "123456.1234567890123",
+    "0.00000000000001234",
+    "1e5",
+    "1.5E-14",
+    "-0.5",
+    "+3",
+    "1_000.5",
+    ".5",
+    "7",
+    "12345678901234",
+    "987654321.000000000001",
+]
+
+
+def test_text_decimals_take_the_fast_path_only_where_it_is_exact():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (v VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [[v] for v in DECIMAL_TEXTS])
+    rows = con.execute(
+        f"SELECT v, {decimal_from_text('v')}, CAST(v AS DECIMAL(38,16)) FROM t ORDER BY v"
+    ).fetchall()
+    assert [r[1] for r in rows] == [r[2] for r in rows]
+    assert Decimal("1000000.5") in [r[1] for r in rows]  # too large for the 64-bit path
+    with pytest.raises(duckdb.ConversionException):
+        con.execute(f"SELECT {decimal_from_text(repr('1,5'))}").fetchall()
+    assert con.execute(f"SELECT {decimal_from_text(repr('x'), 'TRY_CAST')}").fetchone() == (None,)
+
+
+@pytest.mark.parametrize("source_type", ["VARCHAR", "TIMESTAMP WITH TIME ZONE"])
+def test_timestamps_convert_as_a_utc_cast_does(source_type):
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    texts = ["2025-10-01T00:00:00Z", "2025-10-01T05:30:00+02:00", "2025-10-31 23:59:59.123456", None]
+    con.execute(f"CREATE TABLE t (v {source_type})")
+    con.executemany("INSERT INTO t VALUES (?)", [[v] for v in texts])
+    converted = convert("v", source_type, Kind.TIMESTAMP)
+    rows = con.execute(f"SELECT {converted}, CAST(CAST(v AS TIMESTAMPTZ) AS TIMESTAMP) FROM t").fetchall()
+    assert [r[0] for r in rows] == [r[1] for r in rows]
+    assert rows[1][0] == datetime(2025, 10, 1, 3, 30)
+
+
+def _dimension_rows(ledger):
+    return ledger.execute(
+        'SELECT "ResourceId", "x_Team", "x_Product", "x_Model", "x_Vendor", "x_CostLayer", '
+        '"x_TokenKind", "x_ConsumedTokens" FROM cost_lines ORDER BY "ResourceId"'
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_inline_and_function_lookups_store_the_same_dimensions(tmp_path, monkeypatch, fmt):
+    sku = {"ModelId": "gpt-4o", "ModelDeveloper": "OpenAI", "x_TokenKind": "output"}
+    rows = [
+        {"ResourceId": "r1", "Tags": {"team": "search", "cost_layer": "ai_platform"}, "SkuPriceDetails": sku},
+        {"ResourceId": "r2", "Tags": {"Product": "Assistant 'Pro'"}, "ConsumedUnit": "Tokens"},
+        {"ResourceId": "r3", "Tags": None, "SkuPriceDetails": {"ModelId": "claude"}},
+        {"ResourceId": "r4", "Tags": {"vendor": "Acme", "model": "m"}},
+    ]
+    path = write_focus(tmp_path / f"dims.{fmt}", rows)
+    stored = []
+    for limit in (json_lookups.INLINE_LIMIT, 0):
+        monkeypatch.setattr(json_lookups, "INLINE_LIMIT", limit)
+        with open_ledger("duckdb://:memory:") as ledger:
+            ingest_focus(ledger, [path])
+            stored.append(_dimension_rows(ledger))
+    inline, function = stored
+    assert inline == function
+    assert inline[0][1:7] == ("search", None, "gpt-4o", "OpenAI", "ai_platform", "output")
+    assert inline[1][2] == "Assistant 'Pro'"
+    assert inline[2][3] == "claude" and inline[2][5] == "model_api"
+    assert inline[3][3:5] == ("m", "Acme")

@@ -41,7 +41,7 @@ def test_a_delivery_that_raises_writes_nothing(ledger, tmp_path):
     (focus,) = inspect_focus_files([write_focus(tmp_path / "a.csv", [{"cost": "5"}, {"cost": "6"}])])
     with pytest.raises(RuntimeError, match="stop"), ledger.delivery("d-1") as writer:
         writer.add_columns(["x_Halfway"])
-        select = focus.select_sql("d-1", NO_LOOKUPS.register(writer.staging, "_raises"))
+        select = focus.select_sql("d-1", NO_LOOKUPS.bind(writer.staging, "_raises"))
         assert writer.insert_cost_lines(select, focus.ledger_columns()) == 2
         raise RuntimeError("stop")
     assert ledger_totals(ledger) == (0, Decimal(0), Decimal(0))
@@ -51,7 +51,7 @@ def test_a_delivery_that_raises_writes_nothing(ledger, tmp_path):
 def test_a_clean_delivery_commits(ledger, tmp_path):
     (focus,) = inspect_focus_files([write_focus(tmp_path / "a.csv", [{"cost": "5"}, {"cost": "6"}])])
     with ledger.delivery("d-1") as writer:
-        select = focus.select_sql("d-1", NO_LOOKUPS.register(writer.staging, "_commits"))
+        select = focus.select_sql("d-1", NO_LOOKUPS.bind(writer.staging, "_commits"))
         writer.insert_cost_lines(select, focus.ledger_columns())
     assert ledger_totals(ledger) == (2, Decimal(11), Decimal(11))
     assert ledger.execute('SELECT DISTINCT "x_DeliveryId", "x_Source" FROM cost_lines') == [("d-1", "focus")]

@@ -96,8 +96,8 @@ def locate(file: FocusFile, checks: list[Check], lookups: Lookups) -> list[Probl
         problems = locate_conversion_errors(con, file)
         if problems:
             return problems
-        names = lookups.register(con, "_diagnostic")
-        relation = f"({file.select_sql('diagnostic', names, cast='TRY_CAST', row_numbers=True)})"
+        bound = lookups.bind(con, "_diagnostic")
+        relation = f"({file.select_sql('diagnostic', bound, cast='TRY_CAST', row_numbers=True)})"
         for check in checks:
             rows = con.execute(
                 f"SELECT _row, CAST({quote(check.column)} AS VARCHAR) FROM {relation} "

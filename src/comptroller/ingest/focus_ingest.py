@@ -86,7 +86,7 @@ def ingest_focus(
     fx: CurrencyConversion | None = None,
     scope: tuple[str, ...] = SCOPE_COLUMNS,
 ) -> DeliveryResult:
-    """Ingest one delivery. ``csv_reader="arrow"`` reads CSV about 1.6 times faster but peaks at
+    """Ingest one delivery. ``csv_reader="arrow"`` reads CSV with Arrow's parser; it peaks at
     about twice the memory (docs/benchmarks.md); files Arrow refuses fall back to DuckDB.
 
     With ``fx``, lines billed in another currency are converted to its reporting currency
@@ -129,7 +129,7 @@ def _deliver(
             rates = fx.rates_for(file, writer.staging) if fx else None
             ready = prepare(file, writer.staging, fast=fast)
             prepared.append(ready)
-            lookups = ready.lookups.register(writer.staging, f"_lookup_{delivery_id[:12]}_{i}")
+            lookups = ready.lookups.bind(writer.staging, f"_lookup_{delivery_id[:12]}_{i}")
             select = file.select_sql(delivery_id, lookups, source=ready.source)
             rates_table = None
             if fx is not None and rates is not None:
@@ -147,7 +147,7 @@ def _deliver(
             finally:
                 for name in (*ready.registered, *([rates_table] if rates_table else [])):
                     writer.staging.unregister(name)
-                Lookups.unregister(writer.staging, lookups)
+                Lookups.release(writer.staging, lookups)
             reader = "arrow" if ready.registered else "duckdb"
             results.append(
                 FileResult(str(file.path), rows, file.version, tuple(file.extras.values()), reader)

@@ -1,9 +1,14 @@
 """Mapping any FOCUS 1.0–1.3 file onto the ledger's cost-line columns, as DuckDB SQL.
 
 The mapping is pure SQL so that DuckDB reads, casts and inserts in one parallel pass; Python only
-decides, once per file, which expression fills each column. Business dimensions come from lookup
-functions over the file's distinct ``Tags`` and ``SkuPriceDetails`` values (``json_lookups``),
-so no JSON is parsed per row.
+decides, once per file, which expression fills each column. Business dimensions come from lookups
+over the file's distinct ``Tags`` and ``SkuPriceDetails`` values (``json_lookups``), so no JSON is
+parsed per row.
+
+Some conversions are written the long way because DuckDB's direct one is slow: text to
+DECIMAL(38,16) costs ~3 µs a cell (128-bit arithmetic per digit), and a TIMESTAMPTZ to TIMESTAMP cast
+goes through ICU. Each fast form below is taken only where it gives the same value as the direct
+cast, which remains the fallback.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from comptroller.ingest.files import FileFormat, reader_sql
+from comptroller.ingest.json_lookups import BoundLookup
 from comptroller.ledger.schema import (
     BUSINESS_DIMENSIONS,
     COST_LINE_COLUMNS,
@@ -134,37 +140,36 @@ class FocusFile:
     def select_sql(
         self,
         delivery_id: str,
-        lookups: tuple[str, str],
+        lookups: tuple[BoundLookup, BoundLookup],
         cast: str = "CAST",
         row_numbers: bool = False,
         source: Relation | None = None,
     ) -> str:
         """Rows of this file shaped as ledger cost lines (FOCUS columns, ours, then extras).
 
-        ``lookups`` names the tag and SKU lookup functions (``Lookups.register``)."""
+        ``lookups`` are the tag and SKU lookups bound to the connection (``Lookups.bind``)."""
+        tags, skus = lookups
+        sku = {name: skus.field(name, "_sku") for name in ("model", "developer", "token_kind")}
         own = {
             "x_Source": literal(self.source),
             "x_DeliveryId": literal(delivery_id),
             "x_SourceFile": literal(self.path.name),
             "x_FocusVersion": literal(self.version),
-            "x_PriceVersion": "CAST(NULL AS VARCHAR)",
-            "x_PricingFlag": "CAST(NULL AS VARCHAR)",
             "x_ConsumedTokens": _tokens_expression(),
-            "x_TokenKind": "_sku.token_kind",
+            "x_TokenKind": sku["token_kind"],
         }
         for dim in BUSINESS_DIMENSIONS:
-            own[dimension_column(dim)] = dimension_expression(dim)
+            own[dimension_column(dim)] = dimension_expression(dim, tags.field(dim, "_tag"), sku)
         exprs = [quote(c.name) for c in FOCUS_COLUMNS]
         exprs += [
-            f"{own.get(c.name, f'CAST(NULL AS {DUCKDB_TYPES[c.kind]})')} AS {quote(c.name)}"
+            f"{own.get(c.name) or f'CAST(NULL AS {DUCKDB_TYPES[c.kind]})'} AS {quote(c.name)}"
             for c in LEDGER_CUSTOM_COLUMNS
         ]
         exprs += [quote(dst) for dst in self.extras.values()]
         if row_numbers:
             exprs.append("_row")
-        tags, skus = lookups
         looked_up = (
-            f'SELECT *, {tags}("Tags") AS _tag, {skus}("SkuPriceDetails") AS _sku '
+            f'SELECT *, {tags.key(quote("Tags"))} AS _tag, {skus.key(quote("SkuPriceDetails"))} AS _sku '
             f"FROM ({self.inner_select(cast, row_numbers, source)}) AS i"
         )
         return f"SELECT {', '.join(exprs)} FROM ({looked_up}) AS f"
@@ -175,41 +180,69 @@ def convert(source: str, source_type: str, kind: Kind, cast: str = "CAST") -> st
     if kind is Kind.TIMESTAMP:
         if upper.startswith("TIMESTAMP") and "TIME ZONE" not in upper:
             return source
-        return f"{cast}({cast}({source} AS TIMESTAMPTZ) AS TIMESTAMP)"
+        instant = source if upper == "TIMESTAMP WITH TIME ZONE" else f"{cast}({source} AS TIMESTAMPTZ)"
+        # The instant's UTC wall time, as a TIMESTAMPTZ to TIMESTAMP cast in UTC gives, without ICU.
+        return f"make_timestamp(epoch_us({instant}))"
     if kind is Kind.JSON:
         if upper.startswith(("MAP", "STRUCT")):
             return f"CAST(to_json({source}) AS VARCHAR)"
         return f"NULLIF(TRIM(CAST({source} AS VARCHAR)), '')"
     if kind is Kind.DECIMAL and upper == "VARCHAR":
-        return f"{cast}(NULLIF(TRIM({source}), '') AS {DUCKDB_TYPES[kind]})"
+        return decimal_from_text(f"NULLIF(TRIM({source}), '')", cast)
     return f"{cast}({source} AS {DUCKDB_TYPES[kind]})"
+
+
+FAST_DECIMAL = "DECIMAL(18,12)"
+FAST_DECIMAL_SCALE = 12
+
+
+def decimal_from_text(text: str, cast: str = "CAST") -> str:
+    """Text to the ledger's DECIMAL, through a 64-bit decimal when that is exact.
+
+    Parsing into DECIMAL(18,12) is ~30 times faster than into DECIMAL(38,16) and exact when the
+    text has at most 12 characters after its point and no exponent; a value too large for it (or
+    not a number) comes out NULL and takes the direct cast, which also reports bad text."""
+    exact = DUCKDB_TYPES[Kind.DECIMAL]
+    direct = f"{cast}({text} AS {exact})"
+    fast = f"CAST(TRY_CAST({text} AS {FAST_DECIMAL}) AS {exact})"
+    fits = (
+        f"strlen({text}) - instr({text}, '.') <= {FAST_DECIMAL_SCALE} "
+        f"AND instr({text}, 'e') = 0 AND instr({text}, 'E') = 0"
+    )
+    return f"CASE WHEN {fits} THEN COALESCE({fast}, {direct}) ELSE {direct} END"
 
 
 def _tokens_expression() -> str:
     return 'CASE WHEN "ConsumedUnit" ILIKE \'%token%\' THEN TRY_CAST("ConsumedQuantity" AS BIGINT) END'
 
 
-SKU_MODEL = "_sku.model"
+def _coalesce(*parts: str | None) -> str | None:
+    present = [p for p in parts if p is not None]
+    if len(present) > 1:
+        return f"COALESCE({', '.join(present)})"
+    return present[0] if present else None
 
 
-def dimension_expression(dimension: str) -> str:
-    """A dimension's own value on an ingested line: its tag, or what FOCUS columns imply."""
-    tagged = f"_tag.{dimension}"
+def dimension_expression(dimension: str, tagged: str | None, sku: dict[str, str | None]) -> str | None:
+    """A dimension's own value on an ingested line: its tag, or what FOCUS columns imply.
+
+    ``tagged`` and ``sku`` are the lookup fields' expressions (None: no line has one)."""
     if dimension == "model":
-        return f"COALESCE({SKU_MODEL}, {tagged})"
+        return _coalesce(sku["model"], tagged)
     if dimension == "vendor":
-        return f'COALESCE({tagged}, _sku.developer, "PublisherName", "ProviderName")'
+        return _coalesce(tagged, sku["developer"], '"PublisherName"', '"ProviderName"')
     if dimension == "cost_layer":
-        return f"COALESCE({tagged}, {COST_LAYER_SQL})"
+        return _coalesce(tagged, cost_layer_sql(sku["model"]))
     return tagged
 
 
-# Which of the four AI cost layers a FOCUS line belongs to, when no tag or rule says otherwise.
-COST_LAYER_SQL = f"""CASE
+def cost_layer_sql(sku_model: str | None) -> str:
+    """Which of the four AI cost layers a FOCUS line belongs to, when no tag or rule says otherwise."""
+    model_clause = f"{sku_model} IS NOT NULL OR " if sku_model else ""
+    return f"""CASE
     WHEN "PricingUnit" ILIKE '%seat%' OR "PricingUnit" ILIKE '%user%' OR "PricingUnit" ILIKE '%licen%'
       OR "ConsumedUnit" ILIKE '%seat%' THEN 'saas_seats'
-    WHEN {SKU_MODEL} IS NOT NULL
-      OR "PricingUnit" ILIKE '%token%' OR "ConsumedUnit" ILIKE '%token%' THEN 'model_api'
+    WHEN {model_clause}"PricingUnit" ILIKE '%token%' OR "ConsumedUnit" ILIKE '%token%' THEN 'model_api'
     WHEN "ServiceCategory" IN ('Compute', 'Storage', 'Networking', 'Databases') THEN 'infrastructure'
     WHEN "ServiceSubcategory" = 'Machine Learning' THEN 'infrastructure'
     ELSE 'ai_platform'

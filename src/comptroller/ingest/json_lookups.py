@@ -1,10 +1,14 @@
 """Business dimensions from JSON cells, resolved once per distinct value instead of per row.
 
 A billing export repeats a few hundred tag sets across millions of lines. ``Tags`` and
-``SkuPriceDetails`` are parsed once per distinct value in Python; DuckDB then looks each row's
-value up through a vectorised Arrow function returning a struct. Parsing JSON on every row made
-ingest three times slower, and a SQL join to the lookup doubled its memory, because a join
-stops DuckDB from writing an ordered insert out row group by row group.
+``SkuPriceDetails`` are parsed once per distinct value in Python, and the results go into the
+ingest SQL as constants: the row's value is cast to an ENUM of the distinct texts, whose code
+indexes one constant list per dimension. That keeps the insert pure SQL (parallel, no Python
+function holding the GIL), and a dimension no tag set carries becomes a plain NULL. Parsing JSON
+on every row made ingest three times slower; a SQL join to the lookup doubled its memory, because
+a join stops DuckDB from writing an ordered insert out row group by row group. Past
+``INLINE_LIMIT`` distinct values the SQL text itself would grow too large, so the lookup becomes a
+vectorised Arrow function returning a struct instead (slower, but its size does not matter).
 """
 
 from __future__ import annotations
@@ -12,13 +16,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from comptroller.ledger.schema import BUSINESS_DIMENSIONS
+from comptroller.ledger.sqltypes import literal
+
+INLINE_LIMIT = 20_000
+"""Distinct values up to which a lookup is written into the SQL (100,000 take ~1.6 s to parse)."""
 
 SKU_FIELDS: dict[str, str] = {
     "ModelId": "model",
@@ -94,11 +102,77 @@ class Lookup:
     def __call__(self, texts: pa.Array) -> pa.Array:
         return pc.take(self.values, pc.index_in(texts, value_set=self.keys))
 
-    def register(self, con: duckdb.DuckDBPyConnection, name: str) -> str:
+    def bind(self, con: duckdb.DuckDBPyConnection, name: str) -> BoundLookup:
+        """This lookup as SQL usable on ``con``: constants when small enough, else a function
+        registered there as ``name``."""
+        texts = self.keys.to_pylist()
+        if len(texts) <= INLINE_LIMIT and not any("\x00" in t for t in texts):
+            return InlineLookup.of(self)
         text = duckdb.sqltype("VARCHAR")
         struct = duckdb.struct_type(dict.fromkeys((f.name for f in self.values.type), text))
         con.create_function(name, self, [text], struct, type="arrow")
-        return name
+        return FunctionLookup(name)
+
+
+class BoundLookup(Protocol):
+    """A lookup as SQL: a per-row key computed once, then each field read from that key."""
+
+    functions: tuple[str, ...]
+    """SQL functions registered for it, to remove afterwards."""
+
+    def key(self, text: str) -> str:
+        """Expression of the row's key, given the expression of its JSON text."""
+        ...
+
+    def field(self, name: str, key: str) -> str | None:
+        """Expression of one field given the key's column; None when no text has the field."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InlineLookup:
+    """The lookup as constants: ENUM of the texts, and per field a list indexed by enum code."""
+
+    texts: tuple[str, ...]
+    fields: dict[str, str | None]
+    functions: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, lookup: Lookup) -> InlineLookup:
+        fields: dict[str, str | None] = {}
+        for i, field in enumerate(lookup.values.type):
+            values = lookup.values.field(i).to_pylist()
+            present = any(v is not None for v in values)
+            items = ", ".join("NULL" if v is None else literal(v) for v in values)
+            fields[field.name] = f"CAST([{items}] AS VARCHAR[])" if present else None
+        return cls(tuple(lookup.keys.to_pylist()), fields)
+
+    def key(self, text: str) -> str:
+        if not self.texts:
+            return "CAST(NULL AS INTEGER)"
+        enum = ", ".join(literal(t) for t in self.texts)
+        return f"CAST(enum_code(TRY_CAST({text} AS ENUM({enum}))) AS INTEGER) + 1"
+
+    def field(self, name: str, key: str) -> str | None:
+        values = self.fields[name]
+        return None if values is None else f"list_extract({values}, {key})"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionLookup:
+    """The lookup as a registered Arrow function returning a struct of every field."""
+
+    name: str
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        return (self.name,)
+
+    def key(self, text: str) -> str:
+        return f"{self.name}({text})"
+
+    def field(self, name: str, key: str) -> str | None:
+        return f"struct_extract({key}, {literal(name)})"
 
 
 TAG_FIELDS: dict[str, Reader] = {
@@ -118,15 +192,15 @@ class Lookups:
     def build(cls, tags: Iterable[str], skus: Iterable[str]) -> Lookups:
         return cls(Lookup.build(tags, TAG_FIELDS), Lookup.build(skus, SKU_READERS))
 
-    def register(self, con: duckdb.DuckDBPyConnection, prefix: str) -> tuple[str, str]:
-        """Define both lookups as SQL functions on ``con``; returns their names (tags, skus)."""
-        return self.tags.register(con, f"{prefix}_tags"), self.skus.register(con, f"{prefix}_skus")
+    def bind(self, con: duckdb.DuckDBPyConnection, prefix: str) -> tuple[BoundLookup, BoundLookup]:
+        """Both lookups as SQL on ``con`` (tags, skus); release them with :meth:`release`."""
+        return self.tags.bind(con, f"{prefix}_tags"), self.skus.bind(con, f"{prefix}_skus")
 
     @staticmethod
-    def unregister(con: duckdb.DuckDBPyConnection, names: tuple[str, str]) -> None:
-        """Drop the functions; after a failed statement the rollback drops them instead (DuckDB
+    def release(con: duckdb.DuckDBPyConnection, bound: tuple[BoundLookup, ...]) -> None:
+        """Drop any functions; after a failed statement the rollback drops them instead (DuckDB
         still reserves their names on the connection, which is why callers make names unique)."""
-        for name in names:
+        for name in (n for b in bound for n in b.functions):
             try:
                 con.remove_function(name)
             except duckdb.TransactionException:

@@ -45,10 +45,13 @@ class DuckDBLedger(Ledger):
                 }
                 for statement in ensure_table_sql(table, columns, DUCKDB_TYPES, existing):
                     self.con.execute(statement)
-        self._backend = ibis.duckdb.from_connection(self.con)
+        self._backend: ibis.BaseBackend | None = None
 
     @property
     def backend(self) -> ibis.BaseBackend:
+        # Made on first read: loading Ibis's DuckDB backend takes ~0.5 s, which an ingest never needs.
+        if self._backend is None:
+            self._backend = ibis.duckdb.from_connection(self.con)
         return self._backend
 
     def execute(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
