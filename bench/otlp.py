@@ -4,6 +4,8 @@ Builds N chat spans (with gen_ai usage and cache attributes, random ids, one day
 as protobuf ExportTraceServiceRequest bodies of ``--batch`` spans each, starts the real app under
 uvicorn in a thread on loopback, and posts the bodies one after another, as one exporter would.
 The clock covers HTTP, decoding, pricing, storage and the day's rollup. Goal: >= 5,000 spans/s.
+One small export of other spans goes first, off the clock, as a running receiver has already
+loaded its imports and price catalog; its events stay in the ledger the timed ones join.
 Writes only under ``bench/.data/`` and deletes it afterwards.
 
     .venv/bin/python bench/otlp.py                 # 20,000 spans in batches of 1,000
@@ -33,6 +35,7 @@ from comptroller.context import Context
 from comptroller.governance import users
 
 GOAL_SPANS_PER_SECOND = 5_000
+WARM_UP_SPANS = 20
 DATA = Path(__file__).with_name(".data") / "otlp"
 MODELS = [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5")]
 DAY_START_NS = 1_764_000_000 * 10**9
@@ -112,10 +115,12 @@ def run(spans: int, batch: int) -> float:
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
             headers = {"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {token}"}
-            started = time.perf_counter()
+            for body in build_bodies(WARM_UP_SPANS, WARM_UP_SPANS, seed=-1):
+                client.post("/v1/traces", content=body, headers=headers).raise_for_status()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for body in bodies:
                 client.post("/v1/traces", content=body, headers=headers).raise_for_status()
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         server.should_exit = True
         thread.join(10)
@@ -123,7 +128,13 @@ def run(spans: int, batch: int) -> float:
     rate = spans / seconds
     verdict = "met" if rate >= GOAL_SPANS_PER_SECOND else "missed"
     print(f"{spans:,} spans in {len(bodies)} requests of <= {batch:,}: {seconds:.2f} s, {rate:,.0f} spans/s")
-    print(f"goal >= {GOAL_SPANS_PER_SECOND:,} spans/s: {verdict}  (nproc {os.cpu_count()})")
+    # Process CPU (server, DuckDB threads and the client together) moves less with other load
+    # on the machine than the wall clock does.
+    print(f"cpu {cpu:.2f} s: {spans / cpu:,.0f} spans per CPU-second")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"goal >= {GOAL_SPANS_PER_SECOND:,} spans/s: {verdict}  (nproc {os.cpu_count()}, load average {load})"
+    )
     return rate
 
 

@@ -26,7 +26,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from comptroller.errors import IngestError, Problem
 from comptroller.ingest import otlp_conventions as conventions
@@ -113,13 +113,18 @@ def _convert_ids(item: dict[str, Any]) -> None:
             raise ValueError(f"{key} {value!r} is not hex") from exc
 
 
+SCALAR_KINDS = frozenset(("string_value", "int_value", "double_value", "bool_value"))
+DIMENSION_KEYS = tuple((d, f"comptroller.{d}") for d in DIMENSIONS)
+
+
 def _attributes(pairs: Iterable[KeyValue]) -> Attributes:
     """Flatten scalar attribute values; arrays and maps are not needed for cost."""
     out: Attributes = {}
     for kv in pairs:
-        kind = kv.value.WhichOneof("value")
-        if kind in ("string_value", "int_value", "double_value", "bool_value"):
-            out[kv.key] = getattr(kv.value, kind)
+        value = kv.value
+        kind = value.WhichOneof("value")
+        if kind in SCALAR_KINDS:
+            out[kv.key] = getattr(value, kind)
     return out
 
 
@@ -127,15 +132,31 @@ def spans_to_events(request: ExportTraceServiceRequest) -> pa.Table:
     """One usage-event row per model-call span; agent, workflow and tool spans are folded into
     the calls they enclose or follow (``otlp_runs``); every other span is ignored."""
     spans: list[TraceSpan] = []
+    resource_dims: list[dict[str, Any]] = []  # per span, shared by the spans of one resource
     for resource_spans in request.resource_spans:
         resource = _attributes(resource_spans.resource.attributes)
+        dims = _resource_dimensions(resource)
         for scope_spans in resource_spans.scope_spans:
             spans += [TraceSpan(span, _attributes(span.attributes), resource) for span in scope_spans.spans]
+            resource_dims += [dims] * len(scope_spans.spans)
     runs = TraceRuns(spans)
-    return _table([_event(s, runs) for s in spans if s.role is SpanRole.MODEL])
+    return _table(
+        [
+            _event(s, runs, dims)
+            for s, dims in zip(spans, resource_dims, strict=True)
+            if s.role is SpanRole.MODEL
+        ]
+    )
 
 
-def _event(s: TraceSpan, runs: TraceRuns) -> dict[str, Any]:
+def _resource_dimensions(resource: Attributes) -> dict[str, Any]:
+    """The dimensions a resource gives all its spans, worked out once per resource, not per span."""
+    dims = {d: resource.get(key) for d, key in DIMENSION_KEYS}
+    dims["product"] = dims["product"] or resource.get("service.name")
+    return dims
+
+
+def _event(s: TraceSpan, runs: TraceRuns, resource_dims: dict[str, Any]) -> dict[str, Any]:
     span, attrs, resource = s.span, s.attrs, s.resource
     trace_hex, span_hex = span.trace_id.hex(), span.span_id.hex()
     name = f"{trace_hex}/{span_hex}"
@@ -147,13 +168,14 @@ def _event(s: TraceSpan, runs: TraceRuns) -> dict[str, Any]:
         raise _problem("gen_ai.provider.name (or gen_ai.system, llm.provider) is missing", name)
     if not model:
         raise _problem("gen_ai.response.model (or gen_ai.request.model, llm.model_name) is missing", name)
-    if not span.start_time_unix_nano:
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    if not start:
         raise _problem("start time is missing", name)
     error = span.status.code == Status.STATUS_CODE_ERROR
     context = runs.context(s)
     row: dict[str, Any] = {
         "event_id": trace_hex + span_hex,
-        "start_us": span.start_time_unix_nano // 1000,
+        "start_us": start // 1000,
         "source": ORIGIN,
         "provider": provider,
         "model": model,
@@ -162,31 +184,35 @@ def _event(s: TraceSpan, runs: TraceRuns) -> dict[str, Any]:
         "trace_id": trace_hex,
         "agent_run_id": context.agent_run_id,
         "workflow_run_id": context.workflow_run_id,
-        "latency_ms": _latency(span),
+        "latency_ms": None if end < start or not end else (end - start) / 1e6,
         "status": "error" if error else "ok",
         "error_type": _text(attrs.get("error.type")) if error else None,
         "tool_calls": runs.tool_calls.get(s.key, 0),
         **conventions.token_kinds(attrs, name),
     }
-    dims = {d: resource.get(f"comptroller.{d}") for d in DIMENSIONS}
-    dims["product"] = dims["product"] or resource.get("service.name")
+    dims = dict(resource_dims)
     dims["agent"] = dims["agent"] or context.agent
     dims["workflow"] = dims["workflow"] or context.workflow or attrs.get("traceloop.workflow.name")
-    dims.update({d: v for d in DIMENSIONS if (v := attrs.get(f"comptroller.{d}")) is not None})
-    env = next((v for k in ENVIRONMENT_KEYS for v in (attrs.get(k), resource.get(k)) if v), None)
-    row.update({d: _text(v) for d, v in dims.items()})
-    row["environment"] = _text(env)
+    for d, key in DIMENSION_KEYS:
+        if (v := attrs.get(key)) is not None:
+            dims[d] = v
+    for d, v in dims.items():
+        row[d] = _text(v)
+    row["environment"] = _text(_environment(attrs, resource))
     return row
+
+
+def _environment(attrs: Attributes, resource: Attributes) -> Any:
+    """The span's own environment before its resource's, the current key before the old one."""
+    for key in ENVIRONMENT_KEYS:
+        for source in (attrs, resource):
+            if value := source.get(key):
+                return value
+    return None
 
 
 def _text(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
-
-
-def _latency(span: Span) -> float | None:
-    if span.end_time_unix_nano < span.start_time_unix_nano or not span.end_time_unix_nano:
-        return None
-    return (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6
 
 
 STRING_COLUMNS = (

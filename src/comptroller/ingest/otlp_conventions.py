@@ -119,7 +119,12 @@ def operation(attrs: Attributes) -> str:
 
 
 def first(attrs: Attributes, keys: tuple[str, ...]) -> Any:
-    return next((attrs[k] for k in keys if attrs.get(k) not in (None, "")), None)
+    """The first non-empty value among ``keys``; a plain loop, as this runs several times a span."""
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None and value != "":
+            return value
+    return None
 
 
 def provider(attrs: Attributes) -> str | None:
@@ -149,10 +154,14 @@ def workflow_name(span_name: str, attrs: Attributes) -> str | None:
 
 def count(attrs: Attributes, keys: tuple[str, ...], span: str) -> tuple[int, bool]:
     """(value, present) of the first key present; reject anything but a non-negative whole number."""
-    key = next((k for k in keys if attrs.get(k) is not None), None)
-    if key is None:
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None:
+            break
+    else:
         return 0, False
-    value = attrs[key]
+    if type(value) is int and value >= 0:  # OTLP int_value: the usual case, decided at once
+        return value, True
     if isinstance(value, bool):
         raise problem(f"{key} = {value!r} is not an integer", span)
     if (isinstance(value, float) and value.is_integer()) or (

@@ -25,23 +25,23 @@ from comptroller.ingest.otlp_conventions import Attributes, SpanRole, agent_name
 MAX_DEPTH = 256
 
 
-@dataclass
+@dataclass(slots=True)
 class TraceSpan:
+    """A span with its attributes read once; ids are joined once, as every lookup keys on them."""
+
     span: Span
     attrs: Attributes
     resource: Attributes
     role: SpanRole = field(init=False)
+    key: bytes = field(init=False)
+    parent_key: bytes | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.role = role(self.attrs)
-
-    @property
-    def key(self) -> bytes:
-        return self.span.trace_id + self.span.span_id
-
-    @property
-    def parent_key(self) -> bytes | None:
-        return self.span.trace_id + self.span.parent_span_id if self.span.parent_span_id else None
+        span = self.span
+        self.key = span.trace_id + span.span_id
+        parent = span.parent_span_id
+        self.parent_key = span.trace_id + parent if parent else None
 
     @property
     def run_id(self) -> str:
@@ -58,6 +58,9 @@ class RunContext:
     workflow_run_id: str | None = None
 
 
+NO_RUN = RunContext()
+
+
 class TraceRuns:
     """Enclosing runs and tool-call counts for every span of one export request."""
 
@@ -65,16 +68,21 @@ class TraceRuns:
         self.spans = {s.key: s for s in spans}
         self._contexts: dict[bytes, RunContext] = {}
         self._children: dict[bytes | None, list[TraceSpan]] = defaultdict(list)
+        self.tool_calls: dict[bytes, int] = defaultdict(int)
+        roles = {s.role for s in spans}
+        # A batch of bare model calls (the common exporter case) has no runs to find.
+        self._has_runs = SpanRole.AGENT in roles or SpanRole.WORKFLOW in roles
+        if SpanRole.TOOL not in roles:
+            return
         for s in spans:
             self._children[s.parent_key].append(s)
-        self.tool_calls: dict[bytes, int] = defaultdict(int)
         for s in spans:
             if s.role is SpanRole.TOOL and (caller := self._caller(s)) is not None:
                 self.tool_calls[caller.key] += 1
 
     def context(self, span: TraceSpan) -> RunContext:
         """The nearest enclosing agent and workflow runs, the span itself included."""
-        return self._context(span.key, 0)
+        return self._context(span.key, 0) if self._has_runs else NO_RUN
 
     def _context(self, key: bytes | None, depth: int) -> RunContext:
         if key is None or key not in self.spans or depth > MAX_DEPTH:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from comptroller.errors import IngestError, Problem
 from comptroller.ingest.usage_rollup import ROLLUP_SCOPE, rollup_select
@@ -22,7 +23,8 @@ from comptroller.ledger.arrow_schema import USAGE_SCHEMA
 from comptroller.ledger.schema import COST_LINE_COLUMNS, TOKEN_KINDS
 from comptroller.ledger.sqltypes import DECIMAL_SCALE
 from comptroller.ledger.store import Ledger
-from comptroller.pricing import Pricer, TokenUsage
+from comptroller.pricing.batch import price_columns
+from comptroller.pricing.pricer import Pricer
 
 TOKEN_COLUMNS = tuple(f"{k}_tokens" for k in TOKEN_KINDS)
 DEFAULTS: dict[str, Any] = {
@@ -66,7 +68,7 @@ def conform(table: pa.Table, origin: str = "usage events") -> pa.Table:
             if field.name in REQUIRED:
                 raise IngestError([Problem(origin, "required field is missing", column=field.name)])
             default = DEFAULTS.get(field.name)
-            columns[field.name] = pa.array([default] * n, field.type)
+            columns[field.name] = pa.repeat(pa.scalar(default, field.type), n)
             continue
         column = table[field.name]
         try:
@@ -84,9 +86,10 @@ def conform(table: pa.Table, origin: str = "usage events") -> pa.Table:
             row = next(i for i, v in enumerate(columns[name].to_pylist()) if v is None)
             raise IngestError([Problem(origin, "must not be empty", row=row + 1, column=name)])
     for name, floor in COUNT_FLOORS.items():
-        values = columns[name].to_pylist()
-        bad = next((i for i, v in enumerate(values) if v < floor), None)
-        if bad is not None:
+        lowest = pc.min(columns[name]).as_py()
+        if lowest is not None and lowest < floor:  # only a rejected batch is read row by row
+            values = columns[name].to_pylist()
+            bad = next(i for i, v in enumerate(values) if v < floor)
             raise IngestError([Problem(origin, f"{values[bad]} is below {floor}", bad + 1, name)])
     return pa.table(columns)
 
@@ -103,42 +106,58 @@ def _first_bad(origin: str, table: pa.Table, field: pa.Field) -> Problem:
 
 
 def price_events(table: pa.Table, pricer: Pricer, delivery_id: str) -> pa.Table:
-    """Add per-kind and total list/contracted costs, the price version and any pricing flag."""
-    rows = table.select(
-        ["provider", "model", "timestamp", "service_tier", "requests", *TOKEN_COLUMNS]
-    ).to_pylist()
-    priced = [
-        pricer.price(
-            r["provider"],
-            r["model"],
-            TokenUsage(*(r[c] for c in TOKEN_COLUMNS)),
-            r["timestamp"],
-            r["service_tier"],
-            requests=r["requests"],
-        )
-        for r in rows
-    ]
-    extra: dict[str, list[Any]] = {name: [] for name in PRICED_COLUMNS}
-    for p in priced:
-        extra["list_cost"].append(p.list_cost)
-        extra["contracted_cost"].append(p.contracted_cost)
-        extra["price_version"].append(p.price_version)
-        extra["pricing_flag"].append(p.flag)
-        extra["delivery_id"].append(delivery_id)
-        for kind in TOKEN_KINDS:
-            charge = p.charge(kind) if p.list_cost is not None else None
-            extra[f"list_cost_{kind}"].append(charge.list_cost if charge else None)
-            extra[f"contracted_cost_{kind}"].append(charge.contracted_cost if charge else None)
-    for name, values in extra.items():
+    """Add per-kind and total list/contracted costs, the price version and any pricing flag.
+
+    Priced as a batch (``price_columns``): the same Decimals as pricing each event alone, with the
+    catalog and contract terms looked up once per model and day instead of once per event."""
+    columns = table.select(["provider", "model", "timestamp", "service_tier", "requests", *TOKEN_COLUMNS])
+    values = columns.to_pydict()
+    priced = price_columns(
+        pricer,
+        values["provider"],
+        values["model"],
+        values["timestamp"],
+        values["service_tier"],
+        {kind: values[f"{kind}_tokens"] for kind in TOKEN_KINDS},
+        values["requests"],
+    )
+    totals = priced.list_cost
+    extra: dict[str, list[Any]] = {
+        "list_cost": totals,
+        "contracted_cost": priced.contracted_cost,
+        "price_version": priced.price_version,
+        "pricing_flag": priced.flag,
+        "delivery_id": [delivery_id] * table.num_rows,
+    }
+    for kind in TOKEN_KINDS:
+        # An event that cannot be fully priced has no per-kind costs either: a partial cost
+        # would read as the whole.
+        for prefix, costs in (
+            ("list_cost", priced.kind_list_cost[kind]),
+            ("contracted_cost", priced.kind_contracted_cost[kind]),
+        ):
+            extra[f"{prefix}_{kind}"] = [
+                c if t is not None else None for c, t in zip(costs, totals, strict=True)
+            ]
+    for name, column in extra.items():
         field = USAGE_SCHEMA.field(name)
-        if pa.types.is_decimal(field.type):
-            values = [_fit(v) for v in values]
-        table = table.append_column(field, pa.array(values, field.type))
+        table = table.append_column(field, _array(column, field.type))
     return table.select(USAGE_SCHEMA.names)
 
 
+def _array(values: list[Any], type_: pa.DataType) -> pa.Array:
+    """Decimals beyond the ledger's sixteen places are rounded first, as Arrow refuses to round
+    silently; catalog prices rarely have that many, so the rounding pass is usually skipped."""
+    try:
+        return pa.array(values, type_)
+    except pa.ArrowInvalid:
+        if not pa.types.is_decimal(type_):
+            raise
+        return pa.array([_fit(v) for v in values], type_)
+
+
 def _fit(value: Decimal | None) -> Decimal | None:
-    """Round to the ledger's sixteen places; Arrow refuses to round silently."""
+    """Round to the ledger's sixteen places."""
     return None if value is None else value.quantize(Decimal(1).scaleb(-DECIMAL_SCALE))
 
 
@@ -169,7 +188,7 @@ def _store(ledger: Ledger, conformed: pa.Table, pricer: Pricer, *, replace: bool
     started = clock.perf_counter()
     delivery_id = uuid.uuid4().hex
     events = price_events(conformed, pricer, delivery_id)
-    days = sorted({ts.date() for ts in events["timestamp"].to_pylist()})
+    days = sorted(pc.unique(events["timestamp"].cast(pa.date32())).to_pylist())
     with ledger.delivery(delivery_id) as writer:
         stored = writer.insert_usage_events(events, replace=replace)
         if days:

@@ -11,6 +11,8 @@ own records of the same traffic (``reconcile.precedence``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from comptroller.ledger.schema import (
     BUSINESS_DIMENSIONS,
     COST_LINE_COLUMNS,
@@ -60,31 +62,40 @@ def provider_name_sql(column: str) -> str:
     return f"CASE lower({column}) {cases} ELSE {column} END"
 
 
-def _kind_branch(kind: str, events: str) -> str:
+def _per_kind(kind: str) -> str:
+    """One event-group's totals for one kind, over the events that used that kind at all."""
+    tokens = f"{kind}_tokens"
+    used = f"FILTER (WHERE {tokens} > 0)"
+    return (
+        f"count(*) {used} AS n_{kind}, sum({tokens}) {used} AS tokens_{kind}, "
+        f"sum(list_cost_{kind}) {used} AS list_{kind}, "
+        f"sum(contracted_cost_{kind}) {used} AS contracted_{kind}, "
+        f"bool_and(list_cost_{kind} IS NOT NULL) {used} AS priced_{kind}"
+    )
+
+
+def _sku_price_details(kind: str) -> str:
     direction, cache_action, _ = KIND_DETAILS[kind]
     details = [("ModelId", "model"), ("TokenDirection", literal(direction))]
     if cache_action:
         details.append(("TokenCacheAction", literal(cache_action)))
     details.append(("x_TokenKind", literal(kind)))
     json_args = ", ".join(f"{literal(k)}, {v}" for k, v in details)
-    tokens = f"{kind}_tokens" if kind != "uncached_input" else "uncached_input_tokens"
-    return (
-        f"SELECT *, {literal(kind)} AS token_kind, {tokens} AS tokens, "
-        f"list_cost_{kind} AS kind_list_cost, contracted_cost_{kind} AS kind_contracted_cost, "
-        f"CAST(json_object({json_args}) AS VARCHAR) AS sku_price_details "
-        f"FROM {events} WHERE {tokens} > 0"
-    )
+    return f"CAST(json_object({json_args}) AS VARCHAR)"
+
+
+def _by_kind(expression: Callable[[str], str]) -> str:
+    """The expression for the line's own token kind, e.g. ``tokens_output`` on an output line."""
+    cases = " ".join(f"WHEN {literal(k)} THEN {expression(k)}" for k in TOKEN_KINDS)
+    return f"CASE token_kind {cases} END"
 
 
 def rollup_select(events: str, delivery_id: str) -> str:
     """DuckDB SQL producing cost lines (all ledger columns, in order) from a relation of events."""
-    unpivoted = " UNION ALL ".join(_kind_branch(k, events) for k in TOKEN_KINDS)
     keys = [
         "day",
         "provider",
         "model",
-        "token_kind",
-        "sku_price_details",
         "account",
         "project_id",
         "currency",
@@ -94,7 +105,7 @@ def rollup_select(events: str, delivery_id: str) -> str:
         *EVENT_DIMENSIONS,
     ]
     decimal = DUCKDB_TYPES[COST_LINE_COLUMNS[1].kind]
-    provider = provider_name_sql("provider")
+    provider = "provider_name"
     descriptions = " ".join(f"WHEN {literal(k)} THEN {literal(v[2])}" for k, v in KIND_DETAILS.items())
     values: dict[str, str] = {
         "BilledCost": "contracted",
@@ -104,7 +115,7 @@ def rollup_select(events: str, delivery_id: str) -> str:
         "BillingPeriodEnd": "date_trunc('month', day) + INTERVAL 1 MONTH",
         "BillingPeriodStart": "date_trunc('month', day)",
         "ChargeCategory": "'Usage'",
-        "ChargeDescription": f"model || ' ' || CASE token_kind {descriptions} END",
+        "ChargeDescription": "model || ' ' || kind_words",
         "ChargeFrequency": "'Usage-Based'",
         "ChargePeriodEnd": "day + INTERVAL 1 DAY",
         "ChargePeriodStart": "day",
@@ -126,7 +137,7 @@ def rollup_select(events: str, delivery_id: str) -> str:
         "ServiceSubcategory": "'Generative AI'",
         "SkuId": "provider || '/' || model || '/' || token_kind",
         "SkuPriceId": "provider || '/' || model || '/' || token_kind || '@' || COALESCE(price_version, 'unpriced')",
-        "SkuMeter": f"CASE token_kind {descriptions} END",
+        "SkuMeter": "kind_words",
         "SkuPriceDetails": "sku_price_details",
         "SubAccountId": "project_id",
         "SubAccountName": "project_id",
@@ -150,12 +161,22 @@ def rollup_select(events: str, delivery_id: str) -> str:
         for c in COST_LINE_COLUMNS
     )
     group = ", ".join(keys)
+    kinds = ", ".join(f"({literal(k)})" for k in TOKEN_KINDS)
+    # Events are grouped once and each group is then split into its kinds' lines, rather than
+    # each event into five rows first: the day is re-read on every delivery, so this scan is
+    # what a busy day's ingest costs.
     return (
         f"SELECT {select} FROM ("
-        f"SELECT {group}, sum(tokens) AS tokens, "
-        f"COALESCE(sum(kind_list_cost), 0) AS list, COALESCE(sum(kind_contracted_cost), 0) AS contracted, "
-        f"bool_and(kind_list_cost IS NOT NULL) AS priced "
+        f"SELECT {group}, token_kind, {_by_kind(lambda k: f'tokens_{k}')} AS tokens, "
+        f"COALESCE({_by_kind(lambda k: f'list_{k}')}, 0) AS list, "
+        f"COALESCE({_by_kind(lambda k: f'contracted_{k}')}, 0) AS contracted, "
+        f"{_by_kind(lambda k: f'priced_{k}')} AS priced, "
+        f"{_by_kind(_sku_price_details)} AS sku_price_details, "
+        f"{provider_name_sql('provider')} AS provider_name, CASE token_kind {descriptions} END AS kind_words "
+        f"FROM (SELECT {group}, {', '.join(_per_kind(k) for k in TOKEN_KINDS)} "
         f"FROM (SELECT *, CAST(date_trunc('day', timestamp) AS TIMESTAMP) AS day, "
-        f"COALESCE(billing_account_id, provider) AS account FROM ({unpivoted})) AS u "
-        f"GROUP BY {group}) AS g"
+        f"COALESCE(billing_account_id, provider) AS account FROM {events}) AS e "
+        f"GROUP BY {group}) AS g "
+        f"CROSS JOIN (VALUES {kinds}) AS k(token_kind) "
+        f"WHERE {_by_kind(lambda k: f'n_{k}')} > 0) AS g"
     )

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from genai_prices.data_snapshot import DataSnapshot, get_snapshot
 
-from comptroller.pricing.catalog import Catalog, RateCard, utc_date
+from comptroller.pricing.catalog import Catalog, CatalogMiss, RateCard, utc_date
 from comptroller.pricing.overrides import ContractOverride, check_overrides, select_override
 from comptroller.pricing.providers import model_ref_candidates
 from comptroller.pricing.usage import TokenKind, TokenUsage
@@ -61,6 +61,16 @@ class PricedUsage:
     def charge(self, kind: TokenKind) -> TokenCharge | None:
         """The charge for one kind, or None when the call had no tokens of it (or it is unpriced)."""
         return next((c for c in self.charges if c.kind == kind), None)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTerms:
+    """Everything that prices the calls of one (provider, model, UTC day, service tier): the
+    catalog's rate card or why there is none, the contract override and the price version."""
+
+    card: RateCard | CatalogMiss
+    override: ContractOverride | None
+    price_version: str
 
 
 class Pricer:
@@ -143,6 +153,17 @@ class Pricer:
         """Price many calls; repeated (provider, model, day, tier) keys hit the caches."""
         price = self.price
         return [price(provider, model, usage, at, tier) for provider, model, usage, at, tier in rows]
+
+    def terms(self, provider: str, model: str, at: datetime, service_tier: str | None = None) -> PriceTerms:
+        """The terms ``price`` applies to a call at ``at``; batch pricing resolves them once per
+        distinct (provider, model, day, tier) and reuses them for every call that shares them."""
+        catalog = self.catalog
+        card = catalog.rates(provider, model, at, service_tier)
+        if isinstance(card, str):
+            return PriceTerms(card, None, catalog.version)
+        override = self._override_for(provider, model, card, at)
+        version = catalog.version if override is None else f"{catalog.version}+override:{override.id}"
+        return PriceTerms(card, override, version)
 
     def _override_for(
         self, provider: str, model: str, card: RateCard, at: datetime
