@@ -25,6 +25,7 @@ from aiohttp import web
 from comptroller.budgets.model import Budget, BudgetBehaviour, BudgetScope
 from comptroller.gateway.build import Parts, build_app
 from comptroller.gateway.config import parse_config
+from comptroller.gateway.http_protocol import GatewayHttpProtocol
 from comptroller.gateway.snapshot import KillSwitch, RateLimit, Snapshot, VirtualKey, hash_key
 from comptroller.gateway.snapshot_source import FileSnapshotSource
 from comptroller.gateway.spool import read_segment
@@ -264,7 +265,7 @@ class Stack:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         config = uvicorn.Config(
-            self.parts.app, http="httptools", lifespan="on", access_log=False, log_level="warning"
+            self.parts.app, http=GatewayHttpProtocol, lifespan="on", access_log=False, log_level="warning"
         )
         self._server = uvicorn.Server(config)
         self._serve_task = asyncio.ensure_future(self._server.serve(sockets=[sock]))

@@ -6,7 +6,13 @@ import time
 
 import httpx
 
-from comptroller.gateway.streams import AnthropicStream, OpenAIChatStream, SseSplitter
+from comptroller.gateway.streams import (
+    AnthropicStream,
+    OpenAIChatStream,
+    ResponsesStream,
+    SseSplitter,
+    has_value,
+)
 from tests.gateway.harness import secret
 
 
@@ -24,6 +30,45 @@ def test_openai_tracker_drops_only_the_injected_usage_chunk():
     assert not tracker.feed(b'data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}\n\n')
     assert tracker.feed(b"data: [DONE]\n\n")
     assert tracker.usage.uncached_input == 5 and tracker.usage.output == 2
+
+
+def test_has_value_ignores_null_and_absent_keys():
+    assert not has_value(b'{"choices":[],"usage":null}', b'"usage"')
+    assert not has_value(b'{"choices":[], "usage" : null}', b'"usage"')
+    assert not has_value(b'{"content":"the \\"usage\\" word"}', b'"usage"')
+    assert has_value(b'{"usage":null,"x":{"usage":{"prompt_tokens":1}}}', b'"usage"')
+    assert has_value(b'{"usage": {"prompt_tokens":1}}', b'"usage"')
+
+
+def test_unparsed_deltas_still_count_towards_the_cut_off_estimate():
+    tracker = OpenAIChatStream(strip_usage_chunk=False)
+    for _ in range(300):  # past the deferral limit, so some are counted early
+        assert tracker.feed(b'data: {"choices":[{"index":0,"delta":{"content":"abcd"}}],"usage":null}\n\n')
+    tracker.feed(b'data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1"}]}}]}\n\n')
+    assert tracker.usage is None and tracker.tool_calls == 1
+    assert tracker.output_chars == 1200
+    assert tracker.billed_usage(7).output == 300 and tracker.billed_usage(7).uncached_input == 7
+    assert not tracker.finished
+    tracker.feed(b"data: [DONE]\n\n")
+    assert tracker.finished
+
+
+def test_responses_and_anthropic_trackers_know_their_closing_event():
+    responses = ResponsesStream()
+    responses.feed(b'data: {"type":"response.output_text.delta","delta":"hello"}\n\n')
+    assert not responses.finished
+    responses.feed(
+        b'data: {"type":"response.completed","response":{"usage":{"input_tokens":3,"output_tokens":2},'
+        b'"output":[{"type":"function_call"}]}}\n\n'
+    )
+    assert responses.finished and responses.tool_calls == 1 and responses.usage.output == 2
+    anthropic = AnthropicStream()
+    anthropic.feed(
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"text":"hey"}}\n\n'
+    )
+    assert anthropic.output_chars == 3 and not anthropic.finished
+    anthropic.feed(b'event: message_stop\ndata: {"type":"message_stop"}\n\n')
+    assert anthropic.finished
 
 
 def test_anthropic_tracker_merges_start_and_delta_usage():

@@ -29,7 +29,9 @@ class Client:
         self.started = False
 
     async def respond(self, status: int, headers: Headers, body: bytes) -> None:
+        """A whole body at once; its length is sent so the server need not chunk it."""
         self.started = True
+        headers = [*headers, (b"content-length", b"%d" % len(body))]
         await self._send({"type": "http.response.start", "status": status, "headers": headers})
         await self._send({"type": "http.response.body", "body": body})
 

@@ -265,6 +265,9 @@ class Gateway:
         tracker = tracker_for(call.endpoint.operation, strip_usage_chunk=inject)
         splitter = SseSplitter()
         events: list[bytes] | None = [] if call.cache_key is not None else None
+        # Events from the closing one on are held back and sent with the cost comment and the
+        # end of the body: one write to the caller instead of two.
+        held: list[bytes] = []
         complete = False
         try:
             waiting = time.perf_counter()
@@ -279,7 +282,10 @@ class Gateway:
                     if out:
                         if events is not None:
                             events.append(out)
-                        await client.chunk(out)
+                        if tracker.finished:
+                            held.append(out)
+                        else:
+                            await client.chunk(out)
                 if client.disconnected:
                     break
                 waiting = time.perf_counter()
@@ -299,9 +305,10 @@ class Gateway:
             call.outcome = Outcome.CLIENT_DISCONNECT
             return
         call.outcome = Outcome.OK if complete else Outcome.UPSTREAM_ERROR
-        rest = splitter.rest()
+        held.append(splitter.rest())
         cost = "unknown" if call.contracted_cost is None else f"{call.contracted_cost:.8f}"
-        await client.chunk(rest + f": x-comptroller-cost={cost}\n\n".encode(), more=False)
+        held.append(f": x-comptroller-cost={cost}\n\n".encode())
+        await client.chunk(b"".join(held), more=False)
         if complete and events is not None and response.status == 200:
             await self._store(call, response.status, passed, None, events)
 

@@ -16,6 +16,7 @@ import uvicorn
 from comptroller.errors import ConfigError
 from comptroller.gateway.build import CONFIG_ENV
 from comptroller.gateway.config import load_config
+from comptroller.gateway.http_protocol import GatewayHttpProtocol
 
 
 def check(config_path: Path, workers: int) -> int:
@@ -38,7 +39,7 @@ def serve(config_path: Path, host: str = "127.0.0.1", port: int = 4000, workers:
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=GatewayHttpProtocol,  # httptools, a response's head and body in one write
         lifespan="on",
         access_log=False,
         log_level="warning",

@@ -4,6 +4,13 @@ The gateway forwards each complete event as soon as it has arrived (no buffering
 event boundary), so it can drop the one usage chunk it asked OpenAI for on the client's behalf.
 A stream cut off before its usage arrives is billed from what was seen: the input estimate plus
 about one token per four characters of generated text.
+
+Parsing every event as JSON was the largest per-event cost of a relayed stream, yet only a few
+events carry usage or tool calls. Each tracker names the byte markers of those events and parses
+only events holding one; text deltas are kept unparsed and counted only when the character
+estimate is asked for (a stream that delivered its usage never is). A marker cannot occur inside
+a JSON string, where every quote is escaped, so an event it misses carries nothing the tracker
+reads.
 """
 
 from __future__ import annotations
@@ -50,22 +57,57 @@ def event_data(event: bytes) -> bytes | None:
     return parts[0] if len(parts) == 1 else b"\n".join(parts)
 
 
+def has_value(data: bytes, key: bytes) -> bool:
+    """Whether the JSON text ``data`` holds the quoted ``key`` with a value other than null."""
+    at = data.find(key)
+    while at >= 0:
+        after = data[at + len(key) : at + len(key) + 16].lstrip()
+        if after.startswith(b":"):
+            after = after[1:].lstrip()
+        if not after.startswith(b"null"):
+            return True
+        at = data.find(key, at + len(key))
+    return False
+
+
+# Text deltas held unparsed before they are counted anyway, so a long stream's memory stays flat.
+_DEFERRED_MAX = 256
+
+
 class StreamTracker:
     """Reads usage and tool calls from a stream's events; subclasses know one dialect."""
 
     def __init__(self) -> None:
         self.usage: TokenUsage | None = None
         self.tool_calls = 0
-        self.output_chars = 0
+        self._output_chars = 0
+        self._deferred: list[bytes] = []
+        self.finished = False  # the stream's closing event arrived; nothing but its end follows
 
     def observe(self, payload: Mapping[str, Any]) -> bool:
         """Account for one event; return False to drop it from what the client sees."""
         raise NotImplementedError
 
+    def wanted(self, data: bytes) -> bool:
+        """Whether an event's payload may carry usage, tool calls or a reason to drop it; the
+        others only add to the output character count."""
+        raise NotImplementedError
+
     def feed(self, event: bytes) -> bool:
         data = event_data(event)
-        if data is None or data == b"[DONE]":
+        if data is None:
             return True
+        if data == b"[DONE]":
+            self.finished = True
+            return True
+        if not self.wanted(data):
+            self._deferred.append(data)
+            if len(self._deferred) >= _DEFERRED_MAX:
+                self._count_deferred()
+            return True
+        return self._parse(data)
+
+    def _parse(self, data: bytes) -> bool:
         try:
             payload = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -73,6 +115,18 @@ class StreamTracker:
         if not isinstance(payload, dict):
             return True
         return self.observe(payload)
+
+    def _count_deferred(self) -> None:
+        deferred, self._deferred = self._deferred, []
+        for data in deferred:
+            self._parse(data)
+
+    @property
+    def output_chars(self) -> int:
+        """Characters of generated text seen so far."""
+        if self._deferred:
+            self._count_deferred()
+        return self._output_chars
 
     def billed_usage(self, estimated_input: int) -> TokenUsage:
         """Usage reported by the stream, or an estimate from what was seen when it was cut off."""
@@ -89,6 +143,9 @@ class OpenAIChatStream(StreamTracker):
         self.strip_usage_chunk = strip_usage_chunk
         self._tool_ids: set[object] = set()
 
+    def wanted(self, data: bytes) -> bool:
+        return b'"tool_calls"' in data or has_value(data, b'"usage"')
+
     def observe(self, payload: Mapping[str, Any]) -> bool:
         usage = payload.get("usage")
         choices = payload.get("choices") or ()
@@ -96,7 +153,7 @@ class OpenAIChatStream(StreamTracker):
             delta = choice.get("delta") or {}
             content = delta.get("content")
             if content:
-                self.output_chars += len(content)
+                self._output_chars += len(content)
             for call in delta.get("tool_calls") or ():
                 if call.get("id"):
                     self._tool_ids.add((choice.get("index"), call.get("id")))
@@ -114,11 +171,19 @@ class OpenAIChatStream(StreamTracker):
 class ResponsesStream(StreamTracker):
     """Responses API events; ``response.completed`` carries the usage and the output items."""
 
+    def wanted(self, data: bytes) -> bool:
+        return (
+            b'"response.completed"' in data
+            or b'"response.incomplete"' in data
+            or b'"response.failed"' in data
+        )
+
     def observe(self, payload: Mapping[str, Any]) -> bool:
         kind = payload.get("type")
         if kind == "response.output_text.delta":
-            self.output_chars += len(payload.get("delta") or "")
+            self._output_chars += len(payload.get("delta") or "")
         elif kind in ("response.completed", "response.incomplete", "response.failed"):
+            self.finished = True
             response = payload.get("response") or {}
             usage = response.get("usage")
             if isinstance(usage, Mapping):
@@ -139,11 +204,19 @@ class AnthropicStream(StreamTracker):
         super().__init__()
         self._usage: dict[str, Any] = {}
 
+    def wanted(self, data: bytes) -> bool:
+        return (
+            b'"message_start"' in data
+            or b'"message_delta"' in data
+            or b'"content_block_start"' in data
+            or b'"message_stop"' in data
+        )
+
     def observe(self, payload: Mapping[str, Any]) -> bool:
         kind = payload.get("type")
         if kind == "content_block_delta":
             delta = payload.get("delta") or {}
-            self.output_chars += len(delta.get("text") or delta.get("partial_json") or "")
+            self._output_chars += len(delta.get("text") or delta.get("partial_json") or "")
         elif kind == "content_block_start":
             if (payload.get("content_block") or {}).get("type") == "tool_use":
                 self.tool_calls += 1
@@ -151,6 +224,8 @@ class AnthropicStream(StreamTracker):
             self._merge((payload.get("message") or {}).get("usage"))
         elif kind == "message_delta":
             self._merge(payload.get("usage"))
+        elif kind == "message_stop":
+            self.finished = True
         return True
 
     def _merge(self, usage: object) -> None:
