@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
 
@@ -37,6 +39,7 @@ from comptroller.governance.rbac import GLOBAL_READ_ROLES, READ_ROLES, Role
 from comptroller.governance.scoping import scoped_spend
 from comptroller.ingest import otlp
 from comptroller.ingest.usage_events import ingest_usage_events
+from comptroller.ledger.keeper import LedgerKeeper
 from comptroller.pairs import split_pair
 from comptroller.reports.coverage import tag_coverage, unowned_spend
 from comptroller.reports.spend import SpendQuery
@@ -47,8 +50,16 @@ Finops = Annotated[Principal, require(Role.FINOPS)]
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    app = FastAPI(title="Comptroller", version=__version__, docs_url="/docs")
+    keeper = LedgerKeeper()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        keeper.close()
+
+    app = FastAPI(title="Comptroller", version=__version__, docs_url="/docs", lifespan=lifespan)
     app.state.settings = settings
+    app.state.ledger_keeper = keeper
 
     @app.exception_handler(ComptrollerError)
     async def comptroller_error(_: Request, exc: ComptrollerError) -> JSONResponse:
@@ -156,7 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             body = await request.body()
             await run_in_threadpool(
-                _receive_traces, ctx, body, media, request.headers.get("content-encoding")
+                _receive_traces, ctx, keeper, body, media, request.headers.get("content-encoding")
             )
         except IngestError as exc:
             return JSONResponse({"code": 3, "message": exc.message}, status_code=400)
@@ -181,8 +192,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _receive_traces(ctx: Context, body: bytes, media: str, encoding: str | None) -> None:
-    """Decode and store off the event loop: parsing and the ledger write both block."""
+def _receive_traces(
+    ctx: Context, keeper: LedgerKeeper, body: bytes, media: str, encoding: str | None
+) -> None:
+    """Decode and store off the event loop: parsing and the ledger write both block. Exporters
+    send in bursts, so the ledger is held open between their requests (``ledger.keeper``)."""
     table = otlp.spans_to_events(otlp.parse_request(otlp.decode_body(body, encoding), media))
     if table.num_rows:
+        keeper.keep(ctx.settings.ledger_url)
         ingest_usage_events(ctx.ledger, table, ctx.pricer(), origin="otlp")
