@@ -39,8 +39,11 @@ def state_tables(url: str | None = None) -> tuple[str, ...]:
     names = [*Base.metadata.tables, "alembic_version"]
     if url is not None:
         with psycopg.connect(url) as con:
-            names += [r[0] for r in con.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+            names += [
+                r[0] for r in con.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ]
     return tuple(n for n in dict.fromkeys(names) if n not in LEDGER_TABLES)
+
 
 BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 STATE_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -169,7 +169,7 @@ class FocusFile:
         if row_numbers:
             exprs.append("_row")
         looked_up = (
-            f'SELECT *, {tags.key(quote("Tags"))} AS _tag, {skus.key(quote("SkuPriceDetails"))} AS _sku '
+            f"SELECT *, {tags.key(quote('Tags'))} AS _tag, {skus.key(quote('SkuPriceDetails'))} AS _sku "
             f"FROM ({self.inner_select(cast, row_numbers, source)}) AS i"
         )
         return f"SELECT {', '.join(exprs)} FROM ({looked_up}) AS f"

@@ -30,7 +30,9 @@ REST_S = 1.0
 class LedgerKeeper:
     """Call :meth:`keep` before a write that is likely one of many; a no-op for PostgreSQL."""
 
-    def __init__(self, idle_s: float = IDLE_S, max_hold_s: float = MAX_HOLD_S, rest_s: float = REST_S) -> None:
+    def __init__(
+        self, idle_s: float = IDLE_S, max_hold_s: float = MAX_HOLD_S, rest_s: float = REST_S
+    ) -> None:
         self.idle_s = idle_s
         self.max_hold_s = max_hold_s
         self.rest_s = rest_s
