@@ -33,7 +33,7 @@ from comptroller.attribution.specs import Attribution
 from comptroller.ledger.schema import BUSINESS_DIMENSIONS
 from comptroller.ledger.store import Ledger, open_ledger
 from comptroller.reports.cache import attribution_fingerprint, duckdb_file_version
-from comptroller.reports.dimensions import dimension_expression
+from comptroller.reports.dimensions import filter_dimensions
 from comptroller.reports.prepared import LINES, splice
 
 LEDGER_COLUMNS: tuple[str, ...] = (
@@ -72,11 +72,7 @@ class DailyCube:
 
     def filtered(self, filters: dict[str, str]) -> ir.Table:
         """``table`` restricted to rows whose dimension equals each filter ('' means unset)."""
-        table = self.table
-        for name, value in filters.items():
-            column = dimension_expression(table, name)
-            table = table.filter(column.isnull() if value == "" else column == value)
-        return table
+        return filter_dimensions(self.table, filters)
 
     def fetch(self, expr: ir.Table) -> list[dict[str, Any]]:
         sql = splice(f'SELECT * FROM "{self.name}"', str(ibis.to_sql(expr, dialect="duckdb", pretty=False)))

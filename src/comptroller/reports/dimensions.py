@@ -44,3 +44,11 @@ def dimension_expression(table: ir.Table, name: str) -> ir.Value:
     if name.startswith("tag:"):
         return tag_value(table, name[4:])
     return table[name]
+
+
+def filter_dimensions(table: ir.Table, filters: dict[str, str]) -> ir.Table:
+    """``table`` restricted to rows whose dimension equals each filter ('' means unset)."""
+    for name, value in filters.items():
+        column = dimension_expression(table, name)
+        table = table.filter(column.isnull() if value == "" else column == value)
+    return table

@@ -35,7 +35,7 @@ from comptroller.ledger.schema import BUSINESS_DIMENSIONS
 from comptroller.ledger.store import Ledger
 from comptroller.reconcile.precedence import overlaps
 from comptroller.reports.cache import attribution_fingerprint, duckdb_file_version
-from comptroller.reports.dimensions import dimension_expression
+from comptroller.reports.dimensions import filter_dimensions
 
 LINES = "_attributed_lines"
 """The placeholder table's name: the common table expression that holds the attributed lines."""
@@ -73,11 +73,7 @@ class PreparedLines:
 
     def filtered(self, filters: dict[str, str]) -> ir.Table:
         """``table`` restricted to lines whose dimension equals each filter ('' means unset)."""
-        table = self.table
-        for name, value in filters.items():
-            column = dimension_expression(table, name)
-            table = table.filter(column.isnull() if value == "" else column == value)
-        return table
+        return filter_dimensions(self.table, filters)
 
     def sql(self, expr: ir.Table) -> str:
         """The ledger's SQL for ``expr`` (an expression over ``table``)."""
