@@ -31,8 +31,9 @@ def anyio_backend() -> str:
 
 
 async def drop_namespace(name: str) -> None:
-    """Delete the keys of one test namespace, and nothing else."""
-    client = redis.Redis.from_url(REDIS_URL)
+    """Delete the keys of one test namespace, and nothing else; bounded, so that a test which
+    failed mid-outage cannot leave its teardown waiting."""
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5.0, socket_connect_timeout=5.0)
     try:
         keys = [key async for key in client.scan_iter(match=f"{{{name}}}:*", count=500)]
         if keys:
