@@ -122,13 +122,11 @@ class Pricer:
 
         ``provider`` may be empty when ``model`` carries a ``provider/`` prefix or is unambiguous.
         """
-        catalog = self.catalog
-        card = catalog.rates(provider, model, at, service_tier)
+        terms = self.terms(provider, model, at, service_tier)
+        card, override = terms.card, terms.override
         if isinstance(card, str):
-            return PricedUsage(provider, model, None, (), None, None, catalog.version, card)
-        override = self._override_for(provider, model, card, at)
+            return PricedUsage(provider, model, None, (), None, None, terms.price_version, card)
         charges, missing = _charges(card, usage, override, requests)
-        version = catalog.version if override is None else f"{catalog.version}+override:{override.id}"
         if missing is not None:
             list_cost = contracted_cost = None
             flag: str | None = f"no_price_for_{missing}"
@@ -143,7 +141,7 @@ class Pricer:
             charges=charges,
             list_cost=list_cost,
             contracted_cost=contracted_cost,
-            price_version=version,
+            price_version=terms.price_version,
             flag=flag,
             catalog_provider_id=card.provider_id,
             override_id=None if override is None else override.id,
