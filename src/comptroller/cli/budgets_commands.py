@@ -101,6 +101,33 @@ StartsOpt = Annotated[
 ]
 
 
+def _given(
+    *,
+    scope: str | None,
+    value: str | None,
+    period: str | None,
+    amount: str | None,
+    behaviour: str | None,
+    fail_mode: str | None,
+    threshold: list[str] | None,
+    parent: str | None,
+    starts_on: str | None,
+) -> dict[str, Any]:
+    """The budget fields the options given set, parsed; options left out are absent."""
+    fields = {
+        "scope": scope,
+        "scope_value": value,
+        "period": period,
+        "amount": _amount(amount, "--amount"),
+        "behaviour": behaviour,
+        "fail_mode": fail_mode,
+        "thresholds": _thresholds(threshold),
+        "parent_id": parent,
+        "starts_on": parse_day(starts_on, "--starts-on"),
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 @budgets_app.command("create")
 def create(
     name: Annotated[str, typer.Option(help="A name people recognise.")],
@@ -118,25 +145,22 @@ def create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a budget; it reaches the gateway in this command."""
-    given = {
-        "id": budget_id or uuid.uuid4().hex[:12],
-        "name": name,
-        "scope": scope,
-        "scope_value": value,
-        "period": period,
-        "amount": _amount(amount, "--amount"),
-        "behaviour": behaviour,
-        "fail_mode": fail_mode,
-        "thresholds": _thresholds(threshold),
-        "parent_id": parent,
-        "starts_on": parse_day(starts_on, "--starts-on"),
-        "currency": currency,
-    }
+    given = _given(
+        scope=scope,
+        value=value,
+        period=period,
+        amount=amount,
+        behaviour=behaviour,
+        fail_mode=fail_mode,
+        threshold=threshold,
+        parent=parent,
+        starts_on=starts_on,
+    )
     if scope is None:
         raise fail(InvalidInputError("scope: choose one of " + _choices(BudgetScope)))
     if amount is None:
         raise fail(InvalidInputError("amount: give the limit per period, e.g. --amount 5000"))
-    budget = _build({k: v for k, v in given.items() if v is not None})
+    budget = _build({"id": budget_id or uuid.uuid4().hex[:12], "name": name, "currency": currency, **given})
     saved = _save(budget)
     if as_json:
         print_json(saved.model_dump(mode="json"))
@@ -167,20 +191,19 @@ def update(
             current = store.get_budget(session, budget_id)
         except ComptrollerError as exc:
             raise fail(exc) from exc
-    changes: dict[str, Any] = {
-        "name": name,
-        "scope": scope,
-        "scope_value": value,
-        "period": period,
-        "amount": _amount(amount, "--amount"),
-        "behaviour": behaviour,
-        "fail_mode": fail_mode,
-        "thresholds": _thresholds(threshold),
-        "parent_id": parent,
-        "starts_on": parse_day(starts_on, "--starts-on"),
-        "enabled": enabled,
-    }
-    merged = current.model_dump() | {k: v for k, v in changes.items() if v is not None}
+    changes = _given(
+        scope=scope,
+        value=value,
+        period=period,
+        amount=amount,
+        behaviour=behaviour,
+        fail_mode=fail_mode,
+        threshold=threshold,
+        parent=parent,
+        starts_on=starts_on,
+    )
+    changes |= {k: v for k, v in {"name": name, "enabled": enabled}.items() if v is not None}
+    merged = current.model_dump() | changes
     if scope == BudgetScope.PORTFOLIO.value and value is None:
         merged["scope_value"] = None
     if no_parent:
