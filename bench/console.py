@@ -166,16 +166,16 @@ def build_generated(home: Path, rows: int) -> tuple[int, float]:
     """``spend_query``'s ledger of ``rows`` lines and its eleven rules, moved in time so its 31
     days end today (the overview reads this month and the two before), plus the demo users."""
     first = datetime.now(UTC).date() - timedelta(days=30)
-    sql = sq.build_sql(rows)
+    sql, columns = sq.lines_select(rows)
     moved = sql.replace("TIMESTAMP '2025-10-01'", f"TIMESTAMP '{first}'")
     moved = moved.replace("TIMESTAMP '2025-11-01'", f"TIMESTAMP '{first + timedelta(days=31)}'")
     if moved.count(f"TIMESTAMP '{first}'") != 3 or "2025-" in moved:
-        raise RuntimeError("spend_query.build_sql no longer writes its period as this script expects")
+        raise RuntimeError("spend_query.lines_select no longer writes its period as this script expects")
     started = time.perf_counter()
     ctx = Context(Settings.from_env(home))
     try:
         ctx.ledger.execute("SET enable_progress_bar = false")
-        ctx.ledger.execute(moved)
+        sq.insert_lines(ctx.ledger, moved, columns)
         with ctx.state.session() as session, session.begin():
             ensure_demo_users(session)
         for rule in sq.RULES:

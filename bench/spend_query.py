@@ -1,7 +1,7 @@
 """Showback latency: ``spend(by=team, model)`` against the same query hand-written in DuckDB SQL.
 
-Builds a DuckDB ledger with N cost lines for one month straight in SQL (``INSERT INTO cost_lines
-SELECT ... FROM range(N)``): x_Team on ~60% of lines, x_Model on model-API lines, 20 sub-accounts,
+Builds a DuckDB ledger with N cost lines for one month straight in SQL (one delivery inserting
+``SELECT ... FROM range(N)``): x_Team on ~60% of lines, x_Model on model-API lines, 20 sub-accounts,
 11 services, Tags JSON. The OpenAI and Anthropic token lines (about a fifth) are model-API spend
 reported twice: part as the provider's bill, part as per-call telemetry, so precedence scales
 each (provider, day)'s telemetry to its bill and drops the bill's lines. Eleven virtual-tag rules
@@ -82,8 +82,9 @@ MODEL_API_PROVIDERS = "3, 4"
 """OpenAI and Anthropic (indexes into ``focus_data.PROVIDERS``): their token lines are model-API spend."""
 
 
-def build_sql(rows: int) -> str:
-    """INSERT of ``rows`` cost lines for October 2025, every value a function of the row number."""
+def lines_select(rows: int) -> tuple[str, list[str]]:
+    """A SELECT of ``rows`` cost lines for October 2025, every value a function of the row number,
+    and the ledger columns it fills."""
     services_by_provider = [
         [i for i, s in enumerate(fd.SERVICES) if s.provider == p for _ in range(s.weight)]
         for p in range(len(fd.PROVIDERS))
@@ -168,9 +169,14 @@ def build_sql(rows: int) -> str:
         "x_Model": model,
         "x_Vendor": per_provider([p[0] for p in fd.PROVIDERS]),
     }
-    names = ", ".join(f'"{c}"' for c in columns)
     select = ", ".join(f'{expr} AS "{c}"' for c, expr in columns.items())
-    return f"INSERT INTO cost_lines ({names}) SELECT {select} FROM ({lines})"
+    return f"SELECT {select} FROM ({lines})", list(columns)
+
+
+def insert_lines(ledger: Ledger, select: str, columns: list[str]) -> None:
+    """Write the lines as one delivery, the way every ingest writes them."""
+    with ledger.delivery("bench-spend-query") as writer:
+        writer.insert_cost_lines(select, columns)
 
 
 def baseline_sql() -> str:
@@ -300,7 +306,7 @@ def main() -> None:
     try:
         ledger = open_ledger(f"duckdb:///{path}")
         ledger.execute("SET enable_progress_bar = false")
-        seconds, _ = timed(lambda: ledger.execute(build_sql(args.rows)))
+        seconds, _ = timed(lambda: insert_lines(ledger, *lines_select(args.rows)))
         (count, teamless, groups), *_ = ledger.execute(
             'SELECT count(*), count(*) FILTER (WHERE "x_Team" IS NULL), '
             'count(DISTINCT ("x_Team", "x_Model")) FROM cost_lines'

@@ -119,6 +119,15 @@ def register_rates(con: duckdb.DuckDBPyConnection, rates: pa.Table) -> str:
     return name
 
 
+FX_COLUMNS = ("x_OriginalCurrency", "x_FxRate", "x_FxRateDate")
+
+
+def converted_columns(columns: list[str]) -> list[str]:
+    """``columns`` and what conversion adds: the rate, its day, and the original of each amount."""
+    added = [*FX_COLUMNS, *(ORIGINAL_COLUMNS[c] for c in columns if c in ORIGINAL_COLUMNS)]
+    return columns + [c for c in added if c not in columns]
+
+
 def converted_select(select_sql: str, columns: list[str], rates: str, reporting_currency: str) -> str:
     """``select_sql`` (ledger columns in ``columns`` order) with lines of other currencies converted
     and their original amounts kept. Lines already in the reporting currency pass unchanged."""

@@ -22,7 +22,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from comptroller.errors import IngestError, Problem
-from comptroller.ingest.currency import CurrencyConversion, converted_select, register_rates
+from comptroller.ingest.currency import (
+    CurrencyConversion,
+    converted_columns,
+    converted_select,
+    register_rates,
+)
 from comptroller.ingest.files import describe, detect_format
 from comptroller.ingest.focus_checks import diagnostic_connection, failing_checks, locate
 from comptroller.ingest.focus_mapping import FocusFile
@@ -130,15 +135,17 @@ def _deliver(
             ready = prepare(file, writer.staging, fast=fast)
             prepared.append(ready)
             lookups = ready.lookups.bind(writer.staging, f"_lookup_{delivery_id[:12]}_{i}")
-            select = file.select_sql(delivery_id, lookups, source=ready.source)
+            columns = file.filled_columns(lookups)
+            select = file.select_sql(delivery_id, lookups, source=ready.source, columns=columns)
             rates_table = None
             if fx is not None and rates is not None:
                 rates_table = register_rates(writer.staging, rates)
-                select = converted_select(select, file.ledger_columns(), rates_table, fx.reporting_currency)
+                columns = converted_columns(columns)
+                select = converted_select(select, columns, rates_table, fx.reporting_currency)
             progress = watch(writer.staging, file.path.name) if watch else nullcontext()
             try:
                 with progress:
-                    rows = writer.insert_cost_lines(select, file.ledger_columns())
+                    rows = writer.insert_cost_lines(select, columns)
             except duckdb.Error as exc:
                 if ready.registered:
                     raise FastPathUnavailable(str(exc)) from exc

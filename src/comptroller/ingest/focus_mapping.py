@@ -13,6 +13,7 @@ cast, which remains the fallback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,6 +138,40 @@ class FocusFile:
     def ledger_columns(self) -> list[str]:
         return [c.name for c in COST_LINE_COLUMNS] + list(self.extras.values())
 
+    def fills(self, column: str) -> bool:
+        """Whether some cell of this file can fill a FOCUS column (itself or a fallback)."""
+        present = self.source_types
+        return column in present or any(f in present for f in FALLBACKS.get(column, ()))
+
+    def ledger_expressions(
+        self, delivery_id: str, lookups: tuple[BoundLookup, BoundLookup]
+    ) -> dict[str, str]:
+        """The ledger columns this file fills, in ledger order, each with its expression over the
+        looked-up rows (``select_sql``); every other column stays empty for this file's lines."""
+        tags, skus = lookups
+        sku = {name: skus.field(name, "_sku") for name in ("model", "developer", "token_kind")}
+        own: dict[str, str | None] = {
+            "x_Source": literal(self.source),
+            "x_DeliveryId": literal(delivery_id),
+            "x_SourceFile": literal(self.path.name),
+            "x_FocusVersion": literal(self.version),
+            "x_ConsumedTokens": _tokens_expression()
+            if self.fills("ConsumedUnit") and self.fills("ConsumedQuantity")
+            else None,
+            "x_TokenKind": sku["token_kind"],
+        }
+        for dim in BUSINESS_DIMENSIONS:
+            own[dimension_column(dim)] = dimension_expression(dim, tags.field(dim, "_tag"), sku)
+        exprs = {c.name: quote(c.name) for c in FOCUS_COLUMNS if self.fills(c.name)}
+        exprs |= {c.name: e for c in LEDGER_CUSTOM_COLUMNS if (e := own.get(c.name)) is not None}
+        exprs |= {dst: quote(dst) for dst in self.extras.values()}
+        return exprs
+
+    def filled_columns(self, lookups: tuple[BoundLookup, BoundLookup]) -> list[str]:
+        """What an insert of this file writes: the ledger stores no column that is empty on every
+        line (``ledger.duckdb_ledger``)."""
+        return list(self.ledger_expressions("", lookups))
+
     def select_sql(
         self,
         delivery_id: str,
@@ -144,28 +179,16 @@ class FocusFile:
         cast: str = "CAST",
         row_numbers: bool = False,
         source: Relation | None = None,
+        columns: Sequence[str] | None = None,
     ) -> str:
-        """Rows of this file shaped as ledger cost lines (FOCUS columns, ours, then extras).
+        """Rows of this file shaped as ledger cost lines: ``columns`` in their order (default every
+        ledger column, FOCUS ones first, then ours, then extras; NULL where the file has none).
 
         ``lookups`` are the tag and SKU lookups bound to the connection (``Lookups.bind``)."""
         tags, skus = lookups
-        sku = {name: skus.field(name, "_sku") for name in ("model", "developer", "token_kind")}
-        own = {
-            "x_Source": literal(self.source),
-            "x_DeliveryId": literal(delivery_id),
-            "x_SourceFile": literal(self.path.name),
-            "x_FocusVersion": literal(self.version),
-            "x_ConsumedTokens": _tokens_expression(),
-            "x_TokenKind": sku["token_kind"],
-        }
-        for dim in BUSINESS_DIMENSIONS:
-            own[dimension_column(dim)] = dimension_expression(dim, tags.field(dim, "_tag"), sku)
-        exprs = [quote(c.name) for c in FOCUS_COLUMNS]
-        exprs += [
-            f"{own.get(c.name) or f'CAST(NULL AS {DUCKDB_TYPES[c.kind]})'} AS {quote(c.name)}"
-            for c in LEDGER_CUSTOM_COLUMNS
-        ]
-        exprs += [quote(dst) for dst in self.extras.values()]
+        filled = self.ledger_expressions(delivery_id, lookups)
+        names = self.ledger_columns() if columns is None else columns
+        exprs = [f"{filled.get(n) or f'CAST(NULL AS {_LEDGER_TYPES[n]})'} AS {quote(n)}" for n in names]
         if row_numbers:
             exprs.append("_row")
         looked_up = (
@@ -173,6 +196,9 @@ class FocusFile:
             f"FROM ({self.inner_select(cast, row_numbers, source)}) AS i"
         )
         return f"SELECT {', '.join(exprs)} FROM ({looked_up}) AS f"
+
+
+_LEDGER_TYPES = {c.name: DUCKDB_TYPES[c.kind] for c in COST_LINE_COLUMNS}
 
 
 def convert(source: str, source_type: str, kind: Kind, cast: str = "CAST") -> str:

@@ -47,9 +47,14 @@ from comptroller.gateway.spool import (
     segment_is_locked,
 )
 from comptroller.ingest.usage_events import TOKEN_COLUMNS, conform, price_events
-from comptroller.ingest.usage_rollup import EVENT_DIMENSIONS, ROLLUP_SCOPE, rollup_select
+from comptroller.ingest.usage_rollup import (
+    EVENT_DIMENSIONS,
+    ROLLUP_COLUMNS,
+    ROLLUP_SCOPE,
+    rollup_select,
+)
 from comptroller.ledger.arrow_schema import USAGE_SCHEMA
-from comptroller.ledger.schema import COST_LINE_COLUMNS, TOKEN_KINDS
+from comptroller.ledger.schema import TOKEN_KINDS
 from comptroller.ledger.sqltypes import DECIMAL_SCALE
 from comptroller.ledger.store import Ledger
 from comptroller.pricing import Pricer
@@ -322,9 +327,7 @@ def store_gateway_events(
         stored = writer.insert_usage_events(events)
         if stored:
             relation = writer.usage_events_on(days)
-            writer.insert_cost_lines(
-                rollup_select(relation, delivery_id), [c.name for c in COST_LINE_COLUMNS]
-            )
+            writer.insert_cost_lines(rollup_select(relation, delivery_id), list(ROLLUP_COLUMNS))
             writer.replace_scopes(ROLLUP_SCOPE)
     return delivery_id, stored
 

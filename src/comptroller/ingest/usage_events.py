@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from comptroller.errors import IngestError, Problem
-from comptroller.ingest.usage_rollup import ROLLUP_SCOPE, rollup_select
+from comptroller.ingest.usage_rollup import ROLLUP_COLUMNS, ROLLUP_SCOPE, rollup_select
 from comptroller.ledger.arrow_schema import USAGE_SCHEMA
-from comptroller.ledger.schema import COST_LINE_COLUMNS, TOKEN_KINDS
+from comptroller.ledger.schema import TOKEN_KINDS
 from comptroller.ledger.sqltypes import DECIMAL_SCALE
 from comptroller.ledger.store import Ledger
 from comptroller.pricing.batch import price_columns
@@ -193,8 +193,7 @@ def _store(ledger: Ledger, conformed: pa.Table, pricer: Pricer, *, replace: bool
         stored = writer.insert_usage_events(events, replace=replace)
         if days:
             relation = writer.usage_events_on(days)
-            columns = [c.name for c in COST_LINE_COLUMNS]
-            writer.insert_cost_lines(rollup_select(relation, delivery_id), columns)
+            writer.insert_cost_lines(rollup_select(relation, delivery_id), list(ROLLUP_COLUMNS))
             writer.replace_scopes(ROLLUP_SCOPE)
     return UsageDeliveryResult(
         delivery_id=delivery_id,

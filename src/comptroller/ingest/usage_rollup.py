@@ -90,23 +90,10 @@ def _by_kind(expression: Callable[[str], str]) -> str:
     return f"CASE token_kind {cases} END"
 
 
-def rollup_select(events: str, delivery_id: str) -> str:
-    """DuckDB SQL producing cost lines (all ledger columns, in order) from a relation of events."""
-    keys = [
-        "day",
-        "provider",
-        "model",
-        "account",
-        "project_id",
-        "currency",
-        "source",
-        "price_version",
-        "pricing_flag",
-        *EVENT_DIMENSIONS,
-    ]
+def _line_values(delivery_id: str) -> dict[str, str]:
+    """Each ledger column a rolled-up line fills, with its expression over the grouped events."""
     decimal = DUCKDB_TYPES[COST_LINE_COLUMNS[1].kind]
     provider = "provider_name"
-    descriptions = " ".join(f"WHEN {literal(k)} THEN {literal(v[2])}" for k, v in KIND_DETAILS.items())
     values: dict[str, str] = {
         "BilledCost": "contracted",
         "BillingAccountId": "account",
@@ -156,9 +143,33 @@ def rollup_select(events: str, delivery_id: str) -> str:
     }
     for dim in EVENT_DIMENSIONS:
         values[dimension_column(dim)] = dim
+    return values
+
+
+ROLLUP_COLUMNS: tuple[str, ...] = tuple(c.name for c in COST_LINE_COLUMNS if c.name in _line_values(""))
+"""The columns a rolled-up line fills, in ledger order; the ledger stores no others for it."""
+
+
+def rollup_select(events: str, delivery_id: str) -> str:
+    """DuckDB SQL producing cost lines (``ROLLUP_COLUMNS``, in order) from a relation of events."""
+    keys = [
+        "day",
+        "provider",
+        "model",
+        "account",
+        "project_id",
+        "currency",
+        "source",
+        "price_version",
+        "pricing_flag",
+        *EVENT_DIMENSIONS,
+    ]
+    descriptions = " ".join(f"WHEN {literal(k)} THEN {literal(v[2])}" for k, v in KIND_DETAILS.items())
+    values = _line_values(delivery_id)
     select = ", ".join(
-        f"CAST({values.get(c.name, 'NULL')} AS {DUCKDB_TYPES[c.kind]}) AS {quote(c.name)}"
+        f"CAST({values[c.name]} AS {DUCKDB_TYPES[c.kind]}) AS {quote(c.name)}"
         for c in COST_LINE_COLUMNS
+        if c.name in values
     )
     group = ", ".join(keys)
     kinds = ", ".join(f"({literal(k)})" for k in TOKEN_KINDS)
