@@ -13,7 +13,7 @@ import pytest
 
 from comptroller.ingest import json_lookups
 from comptroller.ingest.focus_ingest import ingest_focus
-from comptroller.ingest.focus_mapping import convert, decimal_from_text
+from comptroller.ingest.focus_mapping import convert, decimal_from_text, token_count_from_source
 from comptroller.ledger.schema import Kind
 from comptroller.ledger.store import open_ledger
 from tests.focus_fixtures import ledger_totals, version_columns, write_focus
@@ -321,7 +321,43 @@ DECIMAL_TEXTS = [
     "7",
     "12345678901234",
     "987654321.000000000001",
+    " 2.5 ",
+    "\t0.000000000001234",
+    "  123456.1234567890123  ",
 ]
+
+
+TOKEN_TEXTS = [
+    "13831.000000000000",
+    "2.5",
+    "-1.5",
+    "0.4999999999995",
+    "1e3",
+    "99999999999999999",
+    " 12 ",
+    "1.4999999999999999",
+    "x",
+    None,
+]
+
+
+@pytest.mark.parametrize("source_type", ["VARCHAR", "DECIMAL(38,12)", "DECIMAL(38,16)", "DOUBLE"])
+def test_token_counts_from_the_source_cell_equal_the_rounded_ledger_decimal(source_type):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE raw (v VARCHAR)")
+    con.executemany("INSERT INTO raw VALUES (?)", [[v] for v in TOKEN_TEXTS])
+    con.execute(
+        f'CREATE TABLE t AS SELECT v, TRY_CAST(v AS {source_type}) AS "ConsumedQuantity" FROM raw'
+        if source_type != "VARCHAR"
+        else 'CREATE TABLE t AS SELECT v, v AS "ConsumedQuantity" FROM raw'
+    )
+    fast = token_count_from_source({"ConsumedQuantity": source_type})
+    ledger_decimal = convert('"ConsumedQuantity"', source_type, Kind.DECIMAL, "TRY_CAST")
+    rows = con.execute(f"SELECT v, {fast}, TRY_CAST({ledger_decimal} AS BIGINT) FROM t ORDER BY v").fetchall()
+    for text, cheap, exact in rows:
+        assert cheap is None or cheap == exact, (source_type, text)
+    if source_type in ("VARCHAR", "DECIMAL(38,12)"):
+        assert [r[1] for r in rows if r[0] == "2.5"] == [3]  # the cheap path was taken
 
 
 def test_text_decimals_take_the_fast_path_only_where_it_is_exact():
@@ -336,6 +372,7 @@ def test_text_decimals_take_the_fast_path_only_where_it_is_exact():
     with pytest.raises(duckdb.ConversionException):
         con.execute(f"SELECT {decimal_from_text(repr('1,5'))}").fetchall()
     assert con.execute(f"SELECT {decimal_from_text(repr('x'), 'TRY_CAST')}").fetchone() == (None,)
+    assert con.execute(f"SELECT {decimal_from_text(repr('   '))}").fetchone() == (None,)
 
 
 @pytest.mark.parametrize("source_type", ["VARCHAR", "TIMESTAMP WITH TIME ZONE"])
