@@ -324,11 +324,22 @@ DECIMAL_TEXTS = [
     " 2.5 ",
     "\t0.000000000001234",
     "  123456.1234567890123  ",
+    "1000064.000000000000",
+    "-5011388.123456000000",
+    "1000064.1234567000",
+    "1000064.",
+    "123456789012.5",
+    "999999999999.999999",
+    "12345678901234567890.5",
+    " 1000064.5 ",
 ]
 
 
 TOKEN_TEXTS = [
     "13831.000000000000",
+    "5011388.500000000000",
+    "-5011388.5",
+    "1000064.4999999",
     "2.5",
     "-1.5",
     "0.4999999999995",
@@ -358,6 +369,8 @@ def test_token_counts_from_the_source_cell_equal_the_rounded_ledger_decimal(sour
         assert cheap is None or cheap == exact, (source_type, text)
     if source_type in ("VARCHAR", "DECIMAL(38,12)"):
         assert [r[1] for r in rows if r[0] == "2.5"] == [3]  # the cheap path was taken
+    if source_type == "VARCHAR":
+        assert [r[1] for r in rows if r[0] == "5011388.500000000000"] == [5011389]  # its wide form
 
 
 def test_text_decimals_take_the_fast_path_only_where_it_is_exact():
@@ -368,7 +381,8 @@ def test_text_decimals_take_the_fast_path_only_where_it_is_exact():
         f"SELECT v, {decimal_from_text('v')}, CAST(v AS DECIMAL(38,16)) FROM t ORDER BY v"
     ).fetchall()
     assert [r[1] for r in rows] == [r[2] for r in rows]
-    assert Decimal("1000000.5") in [r[1] for r in rows]  # too large for the 64-bit path
+    assert Decimal("1000000.5") in [r[1] for r in rows]  # too large for DECIMAL(18,12)
+    assert Decimal("1000064.1234567") in [r[1] for r in rows]  # and seven places: the direct cast
     with pytest.raises(duckdb.ConversionException):
         con.execute(f"SELECT {decimal_from_text(repr('1,5'))}").fetchall()
     assert con.execute(f"SELECT {decimal_from_text(repr('x'), 'TRY_CAST')}").fetchone() == (None,)
