@@ -18,6 +18,7 @@ Both report the median of 7 runs; the goal is ours/baseline < 1.5x and ours < 1 
 must agree group by group, to the last decimal place, or the benchmark fails.
 
     .venv/bin/python bench/spend_query.py --rows 10000000
+    .venv/bin/python bench/spend_query.py --rows 10000000 --bills-only   # no day has two records
     .venv/bin/python bench/spend_query.py --rows 200000      # quick
 """
 
@@ -82,9 +83,10 @@ MODEL_API_PROVIDERS = "3, 4"
 """OpenAI and Anthropic (indexes into ``focus_data.PROVIDERS``): their token lines are model-API spend."""
 
 
-def lines_select(rows: int) -> tuple[str, list[str]]:
+def lines_select(rows: int, bills_only: bool = False) -> tuple[str, list[str]]:
     """A SELECT of ``rows`` cost lines for October 2025, every value a function of the row number,
-    and the ledger columns it fills."""
+    and the ledger columns it fills. ``bills_only``: every model-API line is the provider's bill
+    (no telemetry, so no day has two records and precedence has nothing to do)."""
     services_by_provider = [
         [i for i, s in enumerate(fd.SERVICES) if s.provider == p for _ in range(s.weight)]
         for p in range(len(fd.PROVIDERS))
@@ -124,7 +126,7 @@ def lines_select(rows: int) -> tuple[str, list[str]]:
         (h7 % {fd.HOURS_IN_MONTH})::INTEGER AS hour,
         (h6 % 100000) / 1000.0 AS amount,
         prov IN ({MODEL_API_PROVIDERS}) AND {per_service("consumed_unit")} = '{fd.TOKENS}' AS is_model_api,
-        h8 % 2 = 0 AS is_bill
+        {"true" if bills_only else "h8 % 2 = 0"} AS is_bill
       FROM ({picks})"""
     model = f"CASE WHEN is_tokens THEN {models}[{model_offsets}[svc + 1] + variant + 1] END"
     price = f"{prices}[{model_offsets}[svc + 1] + variant + 1]"
@@ -179,10 +181,11 @@ def insert_lines(ledger: Ledger, select: str, columns: list[str]) -> None:
         writer.insert_cost_lines(select, columns)
 
 
-def baseline_sql() -> str:
+def baseline_sql(precedence: bool = True) -> str:
     """The report written by hand: no Ibis; precedence as one small aggregate of the (provider,
     day)s with more than one record (rank kept, scale factor) that every line looks up; one CASE
-    per dimension in rule order."""
+    per dimension in rule order. Without ``precedence`` (a ledger where no day has two records,
+    as ``spend`` finds out for itself) the plain period filter and group-by."""
 
     def case(dimension: str, own: str) -> str:
         branches = []
@@ -193,6 +196,15 @@ def baseline_sql() -> str:
             branches.append(f"WHEN {condition} THEN '{rule.value}'")
         return f'CASE {" ".join(branches)} ELSE "{own}" END'
 
+    if not precedence:
+        return f"""
+      SELECT "BillingCurrency" AS currency, {case("team", "x_Team")} AS team,
+             {case("model", "x_Model")} AS model, sum("EffectiveCost") AS cost
+      FROM cost_lines
+      WHERE "ChargePeriodStart" >= TIMESTAMP '{START}'
+        AND "ChargePeriodStart" < TIMESTAMP '{END}' + INTERVAL 1 DAY
+      GROUP BY ALL
+      ORDER BY cost DESC"""
     usage = sql_in(PROVIDER_USAGE_SOURCES)
     rank = f"""CASE WHEN "x_UsageSource" IN ({usage}) THEN {PROVIDER_USAGE}
                     WHEN "x_UsageSource" IS NOT NULL OR "x_Source" = '{ROLLUP_SOURCE}' THEN {PER_CALL}
@@ -295,6 +307,9 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=10_000_000, help="cost lines (default 10,000,000)")
     parser.add_argument("--profile", action="store_true", help="also time the steps inside spend()")
+    parser.add_argument(
+        "--bills-only", action="store_true", help="no telemetry lines: precedence has nothing to do"
+    )
     parser.add_argument("--keep-ledger", action="store_true", help="keep bench/.data/spend_<rows>.duckdb")
     args = parser.parse_args()
 
@@ -306,7 +321,7 @@ def main() -> None:
     try:
         ledger = open_ledger(f"duckdb:///{path}")
         ledger.execute("SET enable_progress_bar = false")
-        seconds, _ = timed(lambda: insert_lines(ledger, *lines_select(args.rows)))
+        seconds, _ = timed(lambda: insert_lines(ledger, *lines_select(args.rows, args.bills_only)))
         (count, teamless, groups), *_ = ledger.execute(
             'SELECT count(*), count(*) FILTER (WHERE "x_Team" IS NULL), '
             'count(DISTINCT ("x_Team", "x_Model")) FROM cost_lines'
@@ -315,7 +330,7 @@ def main() -> None:
             f"ledger: {count:,} cost lines built in {seconds:.1f} s "
             f"({teamless / count:.0%} without x_Team, {groups} (x_Team, x_Model) pairs), {len(RULES)} rules"
         )
-        sql = baseline_sql()
+        sql = baseline_sql(precedence=not args.bills_only)
         ours_result = run_ours(ledger)  # warm-up, and the results to compare
         base_result = run_baseline(ledger, sql)
         assert ours_result == base_result, "spend() and the hand-written SQL disagree"
