@@ -26,13 +26,20 @@ from comptroller.ledger.schema import (
     USAGE_EVENT_COLUMNS,
     USAGE_EVENTS_TABLE,
 )
-from comptroller.ledger.sqltypes import DUCKDB_TYPES, ensure_table_sql, literal, quote
+from comptroller.ledger.sqltypes import (
+    DUCKDB_TYPES,
+    create_table_sql,
+    ensure_table_sql,
+    literal,
+    quote,
+)
 from comptroller.ledger.store import DeliveryWriter, Ledger, retry_while_locked, transaction
 
 STORED_COST_LINES = "cost_lines_stored"
 """The table behind the ``cost_lines`` view: only the columns some delivery has filled."""
 
-CORE_COLUMNS: tuple[str, ...] = tuple(c.name for c in COST_LINE_COLUMNS if not c.nullable)
+_CORE = tuple(c for c in COST_LINE_COLUMNS if not c.nullable)
+CORE_COLUMNS: tuple[str, ...] = tuple(c.name for c in _CORE)
 """What a new store starts with: the columns every cost line has."""
 
 _CANONICAL = {c.name.lower(): c for c in COST_LINE_COLUMNS}
@@ -51,13 +58,7 @@ class DuckDBLedger(Ledger):
         self.path = path
         self.con = connect_duckdb(path, read_only and path != ":memory:")
         if not read_only:
-            existing = {
-                r[0]
-                for r in self.con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?",
-                    [USAGE_EVENTS_TABLE],
-                ).fetchall()
-            }
+            existing = set(_columns_of(self.con, USAGE_EVENTS_TABLE))
             for statement in ensure_table_sql(
                 USAGE_EVENTS_TABLE, USAGE_EVENT_COLUMNS, DUCKDB_TYPES, existing
             ):
@@ -156,8 +157,7 @@ def prepare_cost_line_store(con: duckdb.DuckDBPyConnection) -> None:
     if kind and kind[0] == "BASE TABLE":
         con.execute(f"ALTER TABLE {quote(COST_LINES_TABLE)} RENAME TO {quote(STORED_COST_LINES)}")
     if not stored_columns(con):
-        body = ", ".join(f"{quote(n)} {DUCKDB_TYPES[_CANONICAL[n.lower()].kind]}" for n in CORE_COLUMNS)
-        con.execute(f"CREATE TABLE {quote(STORED_COST_LINES)} ({body})")
+        con.execute(create_table_sql(STORED_COST_LINES, _CORE, DUCKDB_TYPES))
     # Only when it changed: a write on every open would change the file, and with it the version
     # that report caches key on.
     if _columns_of(con, COST_LINES_TABLE) != list(_view_expressions(con)):
