@@ -12,6 +12,7 @@ from comptroller.budgets.model import Budget, BudgetBehaviour, BudgetScope
 from comptroller.gateway.ports import BudgetBlocked
 from comptroller.gateway.snapshot import ApprovalPass, Snapshot
 from tests.gateway.enforcement.conftest import apply_snapshot
+from tests.gateway.enforcement.test_budget_contract import budget as team_budget
 
 pytestmark = pytest.mark.anyio
 
@@ -19,14 +20,7 @@ NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 
 
 def gate(budget_id: str = "gate", amount: str = "1") -> Budget:
-    return Budget(
-        id=budget_id,
-        name=f"budget {budget_id}",
-        scope=BudgetScope.TEAM,
-        scope_value="search",
-        amount=Decimal(amount),
-        behaviour=BudgetBehaviour.APPROVAL,
-    )
+    return team_budget(budget_id, amount, BudgetBehaviour.APPROVAL)
 
 
 def granted(pass_id: str = "apr_1", budget_id: str = "gate", **extra) -> ApprovalPass:
