@@ -88,14 +88,10 @@ class FocusFile:
 
     def missing_mandatory(self) -> list[str]:
         """Mandatory columns a row cannot do without; nullable ones missing are filled with NULL."""
-        present = set(self.source_types)
         return [
             col.name
             for col in FOCUS_COLUMNS
-            if col.requirement == "M"
-            and not col.nullable
-            and col.name not in present
-            and not any(f in present for f in FALLBACKS.get(col.name, ()))
+            if col.requirement == "M" and not col.nullable and not self.fills(col.name)
         ]
 
     def cast_expression(self, col: Column, cast: str = "CAST", types: dict[str, str] | None = None) -> str:
